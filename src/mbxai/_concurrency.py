@@ -1,0 +1,201 @@
+"""The escape hatch: what unasync cannot rename, written by hand in both flavours.
+
+Each async helper here has a sync twin whose name the code generator maps it to
+(``async_sleep`` -> ``sleep``, ``AsyncLock`` -> ``Lock``, ...). Hand-written async code
+calls the async name; the generated sync package then calls the sync one. This is the
+only module that imports anyio.
+
+The sync side never runs an event loop in the caller's thread: async-only work (an
+async tool on a sync client, the async-only MCP SDK) goes to one background thread that
+owns a loop, so the sync API also works inside Jupyter or any running loop.
+"""
+
+from __future__ import annotations
+
+import atexit
+import inspect
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+__all__ = [
+    "AsyncLock",
+    "Lock",
+    "async_call_blocking",
+    "async_call_tool",
+    "async_gather",
+    "async_sleep",
+    "call_blocking",
+    "call_tool",
+    "gather",
+    "run_coroutine_blocking",
+    "sleep",
+]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+# -- sleeping ---------------------------------------------------------------------------
+
+
+async def async_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+# -- locks ------------------------------------------------------------------------------
+
+
+class AsyncLock:
+    """A task lock for async code (anyio: asyncio and trio)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = anyio.Lock()
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
+class Lock:
+    """A thread lock with the same shape as :class:`AsyncLock`."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
+# -- blocking work ----------------------------------------------------------------------
+
+
+async def async_call_blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking function in a worker thread so the event loop keeps running."""
+    return await anyio.to_thread.run_sync(lambda: fn(*args), abandon_on_cancel=False)
+
+
+def call_blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Sync twin of :func:`async_call_blocking`: the caller's thread may block, so just call."""
+    return fn(*args)
+
+
+# -- calling user functions that may be sync or async ------------------------------------
+
+
+async def async_call_tool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Call a user function: await it if async, else run it in a worker thread."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(**kwargs)
+    result = await anyio.to_thread.run_sync(lambda: fn(**kwargs), abandon_on_cancel=False)
+    if inspect.isawaitable(result):  # a sync callable that returned an awaitable
+        return await result
+    return result
+
+
+def call_tool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Call a user function from sync code; async ones run on the background loop."""
+    if inspect.iscoroutinefunction(fn):
+        return run_coroutine_blocking(fn, **kwargs)
+    result = fn(**kwargs)
+    if inspect.isawaitable(result):
+        return run_coroutine_blocking(_await, result)
+    return result
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+# -- running several things at once ------------------------------------------------------
+
+
+async def async_gather(thunks: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Run the thunks concurrently in a task group; results keep the input order."""
+    results: list[Any] = [None] * len(thunks)
+
+    async def run(index: int, thunk: Callable[[], Awaitable[T]]) -> None:
+        results[index] = await thunk()
+
+    async with anyio.create_task_group() as tg:
+        for index, thunk in enumerate(thunks):
+            tg.start_soon(run, index, thunk)
+    return results
+
+
+def gather(thunks: Sequence[Callable[[], T]]) -> list[T]:
+    """Sync twin of :func:`async_gather`: the thunks run concurrently in threads."""
+    if len(thunks) <= 1:
+        return [thunk() for thunk in thunks]
+    with ThreadPoolExecutor(max_workers=min(len(thunks), 32), thread_name_prefix="mbxai") as pool:
+        futures = [pool.submit(thunk) for thunk in thunks]
+        return [future.result() for future in futures]
+
+
+# -- the background event loop for sync callers of async-only code -----------------------
+
+_portal_lock = threading.Lock()
+_portal_cm: AbstractContextManager[anyio.from_thread.BlockingPortal] | None = None
+_portal: anyio.from_thread.BlockingPortal | None = None
+
+
+def _get_portal() -> anyio.from_thread.BlockingPortal:
+    global _portal, _portal_cm
+    with _portal_lock:
+        if _portal is None:
+            _portal_cm = anyio.from_thread.start_blocking_portal(name="mbxai-portal")
+            _portal = _portal_cm.__enter__()
+            atexit.register(_stop_portal)
+        return _portal
+
+
+def _stop_portal() -> None:
+    global _portal, _portal_cm
+    with _portal_lock:
+        if _portal_cm is not None:
+            _portal_cm.__exit__(None, None, None)
+        _portal = None
+        _portal_cm = None
+
+
+def run_coroutine_blocking(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(*args, **kwargs)`` on mbxai's background event loop and wait for the result.
+
+    Safe to call from any thread, including one whose own event loop is running.
+    """
+
+    async def call() -> T:
+        return await fn(*args, **kwargs)
+
+    return _get_portal().call(call)

@@ -1,0 +1,67 @@
+"""An incremental Server-Sent Events decoder (pure, no I/O), per the WHATWG spec.
+
+Fed one line at a time (without its line terminator), it returns each complete event
+once its terminating blank line arrives. Comment lines (``: OPENROUTER PROCESSING``)
+are ignored, multi-line ``data`` is joined with newlines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SSEDecoder", "ServerSentEvent"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    event: str
+    data: str
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    __slots__ = ("_data", "_event", "_id", "_retry")
+
+    def __init__(self) -> None:
+        self._event = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, line: str) -> ServerSentEvent | None:
+        """Consume one line; return an event when ``line`` is the blank line that ends one."""
+        if not line:
+            return self._dispatch()
+        if line[0] == ":":
+            return None
+        field, sep, value = line.partition(":")
+        if sep and value[:1] == " ":
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id":
+            if "\0" not in value:
+                self._id = value
+        elif field == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def flush(self) -> ServerSentEvent | None:
+        """End of stream: return the last event if the server omitted the final blank line."""
+        return self._dispatch()
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        if not self._data and not self._event:
+            return None
+        event = ServerSentEvent(
+            event=self._event or "message",
+            data="\n".join(self._data),
+            id=self._id,
+            retry=self._retry,
+        )
+        self._event = ""
+        self._data = []
+        return event

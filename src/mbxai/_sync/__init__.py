@@ -1,0 +1,8 @@
+# This file is generated from src/mbxai/_async/__init__.py by codegen/generate.py.
+# Do not edit it: change the async source and run `python codegen/generate.py`.
+"""The clients, one module each (``mbxai._async`` is hand-written, ``mbxai._sync`` generated)."""
+
+from .client import OpenRouterClient
+from .streaming import Stream
+
+__all__ = ["OpenRouterClient", "Stream"]

@@ -1,0 +1,397 @@
+# This file is generated from src/mbxai/_async/client.py by codegen/generate.py.
+# Do not edit it: change the async source and run `python codegen/generate.py`.
+"""The OpenRouter (and any OpenAI-compatible endpoint) chat client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, TypeVar, cast, overload
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from .._base import ClientConfig, build_chat_body, decode_completion
+from .._compat import SeedCompat
+from .._errors import (
+    ClientClosedError,
+    OpenRouterConnectionError,
+    OpenRouterTimeoutError,
+    StructuredOutputError,
+)
+from .._logging import get_logger, is_debug
+from .._registry import OpenRouterModel, list_models, register_model, resolve_model
+from .._retry import RetryPolicy
+from .._schema import response_format_for, validation_feedback
+from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
+from .streaming import Stream
+
+__all__ = ["OpenRouterClient"]
+
+T = TypeVar("T", bound=BaseModel)
+C = TypeVar("C", bound=ChatCompletion)
+
+
+class OpenRouterClient(SeedCompat):
+    """Chat completions, streaming and structured output on OpenRouter or any
+    OpenAI-compatible endpoint.
+
+    Args:
+        token: API key. Falls back to ``OPENROUTER_API_KEY``; may be omitted for
+            endpoints that need none (a local server).
+        model: Default model: an :class:`OpenRouterModel`, a registered name or any slug.
+        base_url: Endpoint root. Falls back to ``OPENROUTER_BASE_URL``, then OpenRouter.
+        default_headers: Extra headers on every request; OpenRouter's ``HTTP-Referer`` and
+            ``X-Title`` default to mbxai's and a ``None`` value removes one.
+        max_retries: Retries after the first attempt (``2`` means at most 3 requests).
+        retry_initial_delay: First backoff in seconds; it doubles up to ``retry_max_delay``.
+        retry_max_delay: Longest backoff between two attempts, in seconds.
+        timeout: Seconds per request (or an ``httpx.Timeout``); ``None`` waits forever.
+        parse_retries: How often :meth:`parse` re-asks the model after invalid output.
+        max_retry_after: Longest wait honoured from a server's ``Retry-After``.
+        http_client: An ``httpx.Client`` to send with (you then close it yourself).
+        transport: An httpx transport for the client mbxai creates (e.g. the offline fake
+            from :mod:`mbxai.testing`).
+    """
+
+    def __init__(
+        self,
+        token: str | SecretStr | None = None,
+        model: str | OpenRouterModel | None = None,
+        base_url: str | None = None,
+        default_headers: Mapping[str, str | None] | None = None,
+        max_retries: int = 3,
+        retry_initial_delay: float = 1.0,
+        retry_max_delay: float = 10.0,
+        timeout: float | httpx.Timeout | None = 60.0,
+        *,
+        parse_retries: int = 1,
+        max_retry_after: float = 60.0,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        self._config = ClientConfig.create(
+            token=secret,
+            model=model,
+            base_url=base_url,
+            default_headers=default_headers,
+            max_retries=max_retries,
+            retry_initial_delay=retry_initial_delay,
+            retry_max_delay=retry_max_delay,
+            max_retry_after=max_retry_after,
+            timeout=timeout,
+            parse_retries=parse_retries,
+        )
+        self._twin_args: dict[str, Any] = {
+            "token": self._config.token,
+            "model": model,
+            "base_url": self._config.base_url,
+            "default_headers": default_headers,
+            "max_retries": max_retries,
+            "retry_initial_delay": retry_initial_delay,
+            "retry_max_delay": retry_max_delay,
+            "timeout": timeout,
+            "parse_retries": parse_retries,
+            "max_retry_after": max_retry_after,
+            "transport": transport,
+        }
+        self._model = self._config.model
+        self._retry_policy = RetryPolicy(self._config.max_retry_after)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, timeout=self._config.timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._config.base_url!r}, model={self._model!r})"
+
+    # -- configuration --------------------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The default model slug; assign an enum member, a registered name or a slug."""
+        return self._model
+
+    @model.setter
+    def model(self, value: str | OpenRouterModel) -> None:
+        self._model = resolve_model(value)
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint root requests go to."""
+        return self._config.base_url
+
+    register_model = staticmethod(register_model)
+    list_models = staticmethod(list_models)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> OpenRouterClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- chat completions -----------------------------------------------------------------
+
+    @overload
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | OpenRouterModel | None = None,
+        stream: Literal[False] = False,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | OpenRouterModel | None = None,
+        stream: Literal[True],
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Stream: ...
+
+    def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | OpenRouterModel | None = None,
+        stream: bool = False,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> ChatCompletion | Stream:
+        """Send a chat completion request.
+
+        ``params`` go into the request body as given (``temperature``, ``tools``,
+        ``max_tokens``, OpenRouter's ``provider`` ...); ``None`` values are left out.
+        With ``stream=True`` the result is an :class:`Stream` of chunks.
+        """
+        slug = self._model if model is None else resolve_model(model)
+        body = build_chat_body(slug, messages, params, stream=stream)
+        if stream:
+            return self._open_stream(body, slug, timeout, extra_headers)
+        return self._complete(body, slug, timeout, extra_headers, ChatCompletion)
+
+    chat = create
+
+    def parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        *,
+        model: str | OpenRouterModel | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> ParsedChatCompletion[T]:
+        """Ask for a reply matching ``response_format`` (a Pydantic model class).
+
+        The schema goes out as a strict ``json_schema`` response format. The reply is
+        validated into ``response.choices[0].message.parsed``; if it does not validate,
+        the model is told why and asked again (``parse_retries`` times) before a
+        :class:`StructuredOutputError` carrying the raw output is raised. ``usage`` on the
+        result counts every attempt.
+        """
+        fmt = response_format_for(response_format)
+        slug = self._model if model is None else resolve_model(model)
+        params = {**params, "response_format": fmt.payload()}
+        conversation = list(messages)
+        usage: Usage | None = None
+        attempts = self._config.parse_retries + 1
+        raw: str | None = None
+        errors: list[Any] = []
+        for attempt in range(1, attempts + 1):
+            body = build_chat_body(slug, conversation, params, stream=False)
+            completion = self._complete(body, slug, timeout, extra_headers, ParsedChatCompletion)
+            usage = completion.usage + usage if completion.usage else usage
+            if not completion.choices:
+                raise StructuredOutputError(
+                    "the endpoint returned no choices",
+                    raw_output=None,
+                    response_format=response_format,
+                )
+            message = completion.choices[0].message
+            if message.refusal:
+                raise StructuredOutputError(
+                    f"the model refused: {message.refusal}",
+                    raw_output=message.refusal,
+                    response_format=response_format,
+                    attempts=attempt,
+                )
+            raw = message.content
+            try:
+                message.parsed = fmt.validate(raw or "")
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False)
+                if is_debug():
+                    get_logger().debug("parse.invalid", attempt=attempt, errors=len(errors))
+                conversation += [
+                    {"role": "assistant", "content": raw or ""},
+                    {
+                        "role": "user",
+                        "content": "Your reply did not match the required JSON schema:\n"
+                        f"{validation_feedback(exc)}\n"
+                        "Reply again with only the corrected JSON object.",
+                    },
+                ]
+                continue
+            completion.usage = usage
+            return cast("ParsedChatCompletion[T]", completion)
+        raise StructuredOutputError(
+            f"the model's reply did not validate as {response_format.__name__} "
+            f"after {attempts} attempt(s)",
+            raw_output=raw,
+            errors=errors,
+            response_format=response_format,
+            attempts=attempts,
+        )
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _complete(
+        self,
+        body: bytes,
+        slug: str,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        cls: type[C],
+    ) -> C:
+        if self._config.max_retries == 0:
+            return self._complete_once(body, slug, timeout, extra_headers, cls)
+        import stamina
+
+        for attempt in stamina.retry_context(
+            on=self._retry_policy,
+            attempts=self._config.max_retries + 1,
+            timeout=None,
+            wait_initial=self._config.retry_initial_delay,
+            wait_max=self._config.retry_max_delay,
+            wait_jitter=self._config.retry_initial_delay,
+        ):
+            with attempt:
+                return self._complete_once(body, slug, timeout, extra_headers, cls)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _complete_once(
+        self,
+        body: bytes,
+        slug: str,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        cls: type[C],
+    ) -> C:
+        request = self._build_request(body, timeout, extra_headers)
+        if is_debug():
+            get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
+        try:
+            response = self._http.send(request)
+        except httpx.TimeoutException as exc:
+            raise OpenRouterTimeoutError(
+                f"request timed out: {exc!r}", url=str(request.url)
+            ) from exc
+        except httpx.TransportError as exc:
+            raise OpenRouterConnectionError(
+                f"connection failed: {exc!r}", url=str(request.url)
+            ) from exc
+        completion = decode_completion(
+            response.status_code, response.headers, response.content, cls
+        )
+        if is_debug():
+            get_logger().debug(
+                "chat.response",
+                model=slug,
+                status=response.status_code,
+                usage=completion.usage.total_tokens if completion.usage else None,
+            )
+        return completion
+
+    def _open_stream(
+        self,
+        body: bytes,
+        slug: str,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Stream:
+        if self._config.max_retries == 0:
+            return self._open_stream_once(body, slug, timeout, extra_headers)
+        import stamina
+
+        for attempt in stamina.retry_context(
+            on=self._retry_policy,
+            attempts=self._config.max_retries + 1,
+            timeout=None,
+            wait_initial=self._config.retry_initial_delay,
+            wait_max=self._config.retry_max_delay,
+            wait_jitter=self._config.retry_initial_delay,
+        ):
+            with attempt:
+                return self._open_stream_once(body, slug, timeout, extra_headers)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _open_stream_once(
+        self,
+        body: bytes,
+        slug: str,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Stream:
+        request = self._build_request(body, timeout, extra_headers, stream=True)
+        if is_debug():
+            get_logger().debug("chat.stream", model=slug, url=str(request.url), bytes=len(body))
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise OpenRouterTimeoutError(
+                f"request timed out: {exc!r}", url=str(request.url)
+            ) from exc
+        except httpx.TransportError as exc:
+            raise OpenRouterConnectionError(
+                f"connection failed: {exc!r}", url=str(request.url)
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                content = response.read()
+            finally:
+                response.close()
+            decode_completion(response.status_code, response.headers, content, ChatCompletion)
+        return Stream(response)
+
+    def _build_request(
+        self,
+        body: bytes,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        *,
+        stream: bool = False,
+    ) -> httpx.Request:
+        if self._http.is_closed:
+            raise ClientClosedError(f"{type(self).__name__} is closed; create a new client")
+        headers = self._config.request_headers
+        if extra_headers or stream:
+            headers = {**headers, **(extra_headers or {})}
+            if stream:
+                headers["Accept"] = "text/event-stream"
+        return self._http.build_request(
+            "POST",
+            self._config.chat_url,
+            content=body,
+            headers=headers,
+            timeout=timeout if timeout is not None else self._config.timeout,
+        )

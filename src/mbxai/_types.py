@@ -1,0 +1,209 @@
+"""Response models shaped like OpenAI's chat completion objects.
+
+They are our own Pydantic models (no dependency on the openai SDK) and accept unknown
+fields, so provider extensions (OpenRouter's ``provider``, ``cost``, reasoning details)
+survive a round trip instead of being dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChunkChoice",
+    "CompletionTokensDetails",
+    "FunctionCall",
+    "Message",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "PromptTokensDetails",
+    "ToolCall",
+    "Usage",
+]
+
+T = TypeVar("T")
+
+#: A chat message as sent to the API: a plain dict, or one of our message models.
+Message: TypeAlias = "dict[str, Any] | ChatCompletionMessage"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class FunctionCall(_Model):
+    """The function a tool call invokes; ``arguments`` is the model's JSON text, unparsed."""
+
+    name: str
+    arguments: str = "{}"
+
+
+class ToolCall(_Model):
+    """One tool call requested by the model."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatCompletionMessage(_Model):
+    """The assistant's message in a completion."""
+
+    role: Literal["assistant", "user", "system", "tool", "developer"] = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+    def to_param(self) -> dict[str, Any]:
+        """Return the message as a dict suitable to send back in ``messages``."""
+        data = self.model_dump(exclude_none=True, exclude={"parsed"})
+        data.setdefault("content", None)
+        return data
+
+
+class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
+    """An assistant message whose content was validated into ``parsed``."""
+
+    parsed: T | None = None
+
+
+class PromptTokensDetails(_Model):
+    cached_tokens: int | None = None
+
+
+class CompletionTokensDetails(_Model):
+    reasoning_tokens: int | None = None
+
+
+class Usage(_Model):
+    """Token usage of one call, or summed over several (``a + b``).
+
+    ``cost`` is OpenRouter's charge in credits when the provider reports it.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost: float | None = None
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """Reasoning tokens counted inside ``completion_tokens`` (0 when not reported)."""
+        details = self.completion_tokens_details
+        return (details.reasoning_tokens or 0) if details else 0
+
+    def __add__(self, other: Usage | None) -> Usage:
+        if other is None:
+            return self
+        cost = (
+            None
+            if self.cost is None and other.cost is None
+            else (self.cost or 0) + (other.cost or 0)
+        )
+        reasoning = self.reasoning_tokens + other.reasoning_tokens
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            cost=cost,
+            completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning)
+            if reasoning
+            else None,
+        )
+
+    __radd__ = __add__
+
+
+class Choice(_Model):
+    index: int = 0
+    message: ChatCompletionMessage
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+
+
+class ParsedChoice(Choice, Generic[T]):
+    message: ParsedChatCompletionMessage[T]
+
+
+class ChatCompletion(_Model):
+    """A chat completion; ``choices[0].message.content`` holds the reply."""
+
+    id: str = ""
+    object: str = "chat.completion"
+    created: int = 0
+    model: str = ""
+    provider: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
+    usage: Usage | None = None
+
+    @property
+    def content(self) -> str | None:
+        """The first choice's text, or ``None`` (shorthand for ``choices[0].message.content``)."""
+        return self.choices[0].message.content if self.choices else None
+
+    def _repr_markdown_(self) -> str:
+        return self.content or f"*(no content; finish_reason={self._finish_reason()})*"
+
+    def _finish_reason(self) -> str | None:
+        return self.choices[0].finish_reason if self.choices else None
+
+
+class ParsedChatCompletion(ChatCompletion, Generic[T]):
+    """A completion whose first choice carries the validated object in ``message.parsed``."""
+
+    choices: list[ParsedChoice[T]] = Field(default_factory=list)  # type: ignore[assignment]
+
+    @property
+    def parsed(self) -> T | None:
+        """The first choice's validated object (shorthand for ``choices[0].message.parsed``)."""
+        return self.choices[0].message.parsed if self.choices else None
+
+
+class ChoiceDeltaToolCallFunction(_Model):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(_Model):
+    index: int = 0
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChoiceDeltaToolCallFunction | None = None
+
+
+class ChoiceDelta(_Model):
+    role: str | None = None
+    content: str | None = None
+    reasoning: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+
+
+class ChunkChoice(_Model):
+    index: int = 0
+    delta: ChoiceDelta = Field(default_factory=ChoiceDelta)
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(_Model):
+    """One streamed chunk; ``choices[0].delta.content`` holds the new text."""
+
+    id: str = ""
+    object: str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    choices: list[ChunkChoice] = Field(default_factory=list)
+    usage: Usage | None = None

@@ -1,0 +1,506 @@
+"""Behaviour of the OpenRouter client, written once (async) and generated for sync."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, Field
+from pytest_httpx import HTTPXMock
+
+from mbxai import (
+    AsyncOpenRouterClient,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    InternalServerError,
+    OpenRouterAPIError,
+    OpenRouterConnectionError,
+    OpenRouterModel,
+    OpenRouterTimeoutError,
+    RateLimitError,
+    StreamError,
+    StructuredOutputError,
+)
+from mbxai.testing import Disconnect, Failure, FakeModel, Raw, Reply, Timeout
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-or-v1-test-secret-0123456789"
+URL = "https://openrouter.ai/api/v1/chat/completions"
+HELLO = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+class CityInfo(BaseModel):
+    name: str = Field(description="City name")
+    population: int = Field(description="Population count")
+    country: str = Field(description="Country name")
+
+
+def completion(content: str = "Paris.", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "gen-1",
+        "model": "openai/gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+        **extra,
+    }
+
+
+def make_client(**kwargs: Any) -> AsyncOpenRouterClient:
+    kwargs.setdefault("token", KEY)
+    kwargs.setdefault("retry_initial_delay", 0)
+    kwargs.setdefault("retry_max_delay", 0)
+    return AsyncOpenRouterClient(**kwargs)
+
+
+# -- requests and responses ---------------------------------------------------------------
+
+
+async def test_create_sends_body_and_headers(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, method="POST", json=completion())
+    async with make_client(default_headers={"X-Title": "my app", "X-Extra": "1"}) as client:
+        response = await client.create(HELLO, temperature=0.2, max_tokens=None)
+
+    assert response.choices[0].message.content == "Paris."
+    assert response.content == "Paris."
+    assert response.usage is not None
+    assert response.usage.total_tokens == 12
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert request.headers["x-title"] == "my app"
+    assert request.headers["http-referer"]
+    assert request.headers["x-extra"] == "1"
+    assert request.headers["content-type"] == "application/json"
+    body = json.loads(request.content)
+    assert body == {
+        "model": OpenRouterModel.GPT_4O_MINI.value,
+        "messages": HELLO,
+        "temperature": 0.2,
+    }
+
+
+async def test_chat_is_create_and_model_resolves_everywhere(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, json=completion(), is_reusable=True)
+    AsyncOpenRouterClient.register_model("MY_TEST_MODEL", "provider/my-model")
+    async with make_client(model="MY_TEST_MODEL") as client:
+        assert client.model == "provider/my-model"
+        await client.chat(HELLO)
+        await client.create(HELLO, model=OpenRouterModel.CLAUDE_SONNET_4)
+        client.model = "GPT_4O"
+        await client.create(HELLO)
+        await client.create(HELLO, model="some/unlisted-slug")
+    models = [json.loads(r.content)["model"] for r in httpx_mock.get_requests()]
+    assert models == [
+        "provider/my-model",
+        "anthropic/claude-sonnet-4",
+        "openai/gpt-4o",
+        "some/unlisted-slug",
+    ]
+    assert AsyncOpenRouterClient.list_models()["MY_TEST_MODEL"] == "provider/my-model"
+
+
+async def test_openrouter_extras_are_kept(httpx_mock: HTTPXMock) -> None:
+    usage = {
+        "prompt_tokens": 5,
+        "completion_tokens": 7,
+        "total_tokens": 12,
+        "cost": 0.0042,
+        "completion_tokens_details": {"reasoning_tokens": 3},
+    }
+    httpx_mock.add_response(url=URL, json={**completion(), "usage": usage, "provider": "OpenAI"})
+    async with make_client() as client:
+        response = await client.create(HELLO)
+    assert response.usage is not None
+    assert response.usage.cost == pytest.approx(0.0042)
+    assert response.usage.reasoning_tokens == 3
+    assert response.provider == "OpenAI"
+
+
+async def test_message_models_and_tool_calls_round_trip() -> None:
+    fake = FakeModel()
+    async with make_client(transport=fake) as client:
+        tools = [
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup",
+                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+                },
+            }
+        ]
+        first = await client.create(HELLO, tools=tools)
+        message = first.choices[0].message
+        assert message.tool_calls is not None
+        assert message.tool_calls[0].function.name == "lookup"
+        assert json.loads(message.tool_calls[0].function.arguments) == {"q": "example q"}
+        follow_up = [
+            *HELLO,
+            message,
+            {"role": "tool", "tool_call_id": message.tool_calls[0].id, "content": "42"},
+        ]
+        second = await client.create(follow_up, tools=tools)
+    assert second.content is not None
+    assert "42" in second.content
+    sent = fake.requests[1].json["messages"][1]
+    assert sent["role"] == "assistant"
+    assert sent["tool_calls"][0]["function"]["name"] == "lookup"
+    assert "parsed" not in sent
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+async def test_bad_messages_are_rejected_before_sending() -> None:
+    fake = FakeModel()
+    async with make_client(transport=fake) as client:
+        with pytest.raises(ConfigurationError, match="must not be empty"):
+            await client.create([])
+        with pytest.raises(ConfigurationError, match="list of message dicts"):
+            await client.create("hello")  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match=r"messages\[1\].*'role'"):
+            await client.create([{"role": "user", "content": "hi"}, {"content": "no role"}])
+        with pytest.raises(ConfigurationError, match="Pydantic model class"):
+            await client.parse(HELLO, response_format=dict)  # type: ignore[type-var]
+    assert fake.requests == []
+
+
+def test_bad_configuration_names_the_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    monkeypatch.delenv("OPENROUTER_BASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="OPENROUTER_API_KEY"):
+        AsyncOpenRouterClient()
+    with pytest.raises(ConfigurationError, match="max_retries"):
+        AsyncOpenRouterClient(token=KEY, max_retries=-1)
+    with pytest.raises(ConfigurationError, match="base_url"):
+        AsyncOpenRouterClient(token=KEY, base_url="ftp://example.com")
+    with pytest.raises(ConfigurationError, match="retry_max_delay"):
+        AsyncOpenRouterClient(token=KEY, retry_initial_delay=5, retry_max_delay=1)
+    with pytest.raises(ConfigurationError, match="token="):
+        AsyncOpenRouterClient(token=KEY, default_headers={"Authorization": "Bearer x"})
+    with pytest.raises(ConfigurationError, match="model"):
+        AsyncOpenRouterClient(token=KEY, model="")
+
+
+def test_environment_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/v1/")
+    client = AsyncOpenRouterClient()
+    assert client.base_url == "http://127.0.0.1:9/v1"
+    monkeypatch.delenv("OPENROUTER_API_KEY")
+    keyless = AsyncOpenRouterClient()  # a local endpoint needs no key
+    assert keyless.base_url == "http://127.0.0.1:9/v1"
+
+
+def test_key_never_in_repr(caplog: pytest.LogCaptureFixture) -> None:
+    client = make_client()
+    assert KEY not in repr(client)
+    assert KEY not in repr(client._config)
+    assert KEY not in str(vars(client).get("_twin_args"))
+
+
+async def test_debug_logs_never_show_key_or_content(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="mbxai")
+    fake = FakeModel(["top secret answer"])
+    async with make_client(transport=fake) as client:
+        await client.create([{"role": "user", "content": "my private question"}])
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "chat.request" in logged
+    assert KEY not in logged
+    assert "private question" not in logged
+    assert "top secret answer" not in logged
+
+
+# -- structured output --------------------------------------------------------------------
+
+
+async def test_parse_sends_strict_schema_and_validates() -> None:
+    fake = FakeModel()
+    async with make_client(transport=fake) as client:
+        response = await client.parse(
+            messages=[{"role": "user", "content": "Tell me about Paris"}], response_format=CityInfo
+        )
+    city = response.choices[0].message.parsed
+    assert isinstance(city, CityInfo)
+    assert response.parsed is city
+    fmt = fake.requests[0].json["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "CityInfo"
+    assert fmt["json_schema"]["strict"] is True
+    schema = fmt["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["name", "population", "country"]
+
+
+async def test_parse_reasks_with_the_validation_error_then_succeeds() -> None:
+    good = CityInfo(name="Paris", population=2_100_000, country="France").model_dump_json()
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.5}
+    fake = FakeModel(
+        [
+            Reply(content='```json\n{"name": "Paris"}\n```', usage=usage),
+            Reply(content=f"```json\n{good}\n```", usage=usage),
+        ]
+    )
+    async with make_client(transport=fake) as client:
+        response = await client.parse(HELLO, response_format=CityInfo)
+    assert response.parsed == CityInfo(name="Paris", population=2_100_000, country="France")
+    assert len(fake.requests) == 2
+    feedback = fake.requests[1].messages
+    assert feedback[-2] == {"role": "assistant", "content": '```json\n{"name": "Paris"}\n```'}
+    assert "population" in feedback[-1]["content"]
+    assert "country" in feedback[-1]["content"]
+    assert response.usage is not None
+    assert response.usage.total_tokens == 30  # both attempts are counted
+    assert response.usage.cost == pytest.approx(1.0)
+    assert fake.requests[0].messages == HELLO  # the caller's list was not extended
+
+
+async def test_parse_raises_typed_error_with_raw_output_after_retries() -> None:
+    fake = FakeModel(["not json at all", "still not json"])
+    async with make_client(transport=fake, parse_retries=1) as client:
+        with pytest.raises(StructuredOutputError) as info:
+            await client.parse(HELLO, response_format=CityInfo)
+    assert info.value.raw_output == "still not json"
+    assert info.value.attempts == 2
+    assert info.value.response_format is CityInfo
+    assert info.value.errors
+    assert len(fake.requests) == 2
+
+
+async def test_parse_without_reask_and_refusal() -> None:
+    fake = FakeModel(["{}", Reply(refusal="I can't help with that")])
+    async with make_client(transport=fake, parse_retries=0) as client:
+        with pytest.raises(StructuredOutputError):
+            await client.parse(HELLO, response_format=CityInfo)
+        with pytest.raises(StructuredOutputError, match="refused"):
+            await client.parse(HELLO, response_format=CityInfo)
+    assert len(fake.requests) == 2
+
+
+# -- streaming ----------------------------------------------------------------------------
+
+
+async def test_stream_yields_chunks_and_usage() -> None:
+    fake = FakeModel(["Paris is the capital."])
+    async with make_client(transport=fake) as client:
+        stream = await client.create(HELLO, stream=True)
+        pieces = []
+        async with stream:
+            async for chunk in stream:
+                if chunk.choices[0].delta.content:
+                    pieces.append(chunk.choices[0].delta.content)
+    assert "".join(pieces) == "Paris is the capital."
+    assert stream.usage is not None
+    assert stream.usage.completion_tokens > 0
+    assert stream.finish_reason == "stop"
+    assert fake.requests[0].json["stream"] is True
+    assert fake.requests[0].json["stream_options"] == {"include_usage": True}
+    assert fake.requests[0].headers["accept"] == "text/event-stream"
+
+
+async def test_stream_error_event_raises_typed_error() -> None:
+    raw = (
+        ": OPENROUTER PROCESSING\n\n"
+        'data: {"id":"1","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+        'data: {"id":"1","error":{"code":502,"message":"provider went away"},'
+        '"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n'
+    )
+    fake = FakeModel([Raw(raw, headers={"content-type": "text/event-stream"})])
+    async with make_client(transport=fake) as client:
+        stream = await client.create(HELLO, stream=True)
+        received = []
+        with pytest.raises(StreamError, match="provider went away") as info:
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content)
+    assert received == ["Hel"]
+    assert info.value.status_code == 502
+
+
+async def test_stream_cut_before_done_raises() -> None:
+    raw = 'data: {"id":"1","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+    fake = FakeModel([Raw(raw, headers={"content-type": "text/event-stream"})])
+    async with make_client(transport=fake) as client:
+        stream = await client.create(HELLO, stream=True)
+        with pytest.raises(StreamError, match="DONE"):
+            async for _ in stream:
+                pass
+
+
+async def test_stream_http_error_is_typed_and_retried() -> None:
+    fake = FakeModel([Failure(503), "ok then"])
+    async with make_client(transport=fake) as client:
+        stream = await client.create(HELLO, stream=True)
+        text = "".join([c.choices[0].delta.content or "" async for c in stream])
+    assert text == "ok then"
+    assert len(fake.requests) == 2
+
+
+# -- errors and retries -------------------------------------------------------------------
+
+
+async def test_429_with_retry_after_is_retried_and_honoured(
+    httpx_mock: HTTPXMock, retry_waits: list[float]
+) -> None:
+    httpx_mock.add_response(
+        url=URL,
+        status_code=429,
+        headers={"Retry-After": "30"},
+        json={"error": {"message": "slow down"}},
+    )
+    httpx_mock.add_response(
+        url=URL,
+        status_code=429,
+        headers={"retry-after-ms": "20"},
+        json={"error": {"message": "slow down"}},
+    )
+    httpx_mock.add_response(url=URL, json=completion())
+    async with make_client(max_retry_after=0.01) as client:
+        response = await client.create(HELLO)
+    assert response.content == "Paris."
+    assert len(httpx_mock.get_requests()) == 3
+    assert retry_waits == [
+        pytest.approx(0.01),
+        pytest.approx(0.01),
+    ]  # both capped at max_retry_after
+
+
+async def test_retry_after_ms_is_used(httpx_mock: HTTPXMock, retry_waits: list[float]) -> None:
+    httpx_mock.add_response(url=URL, status_code=429, headers={"retry-after-ms": "5"}, json={})
+    httpx_mock.add_response(url=URL, json=completion())
+    async with make_client() as client:
+        await client.create(HELLO)
+    assert retry_waits == [pytest.approx(0.005)]
+
+
+async def test_max_retries_is_exact(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url=URL, status_code=503, json={"error": {"message": "overloaded"}}, is_reusable=True
+    )
+    async with make_client(max_retries=2) as client:
+        with pytest.raises(InternalServerError, match="overloaded") as info:
+            await client.create(HELLO)
+    assert info.value.status_code == 503
+    assert len(httpx_mock.get_requests()) == 3
+
+
+async def test_503_then_success(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, status_code=503, json={})
+    httpx_mock.add_response(url=URL, json=completion())
+    async with make_client() as client:
+        assert (await client.create(HELLO)).content == "Paris."
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_400_is_not_retried(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url=URL,
+        status_code=400,
+        json={"error": {"message": "bad model", "code": 400}},
+        headers={"x-request-id": "req-9"},
+    )
+    async with make_client(max_retries=5) as client:
+        with pytest.raises(BadRequestError, match="bad model") as info:
+            await client.create(HELLO)
+    assert info.value.request_id == "req-9"
+    assert info.value.body == {"error": {"message": "bad model", "code": 400}}
+    assert len(httpx_mock.get_requests()) == 1
+
+
+async def test_401_is_authentication_error_without_the_key(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url=URL, status_code=401, json={"error": {"message": "No auth credentials found"}}
+    )
+    async with make_client() as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.create(HELLO)
+    assert KEY not in str(info.value)
+    assert KEY not in repr(info.value)
+    assert len(httpx_mock.get_requests()) == 1
+
+
+async def test_x_should_retry_overrides_status(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, status_code=400, headers={"x-should-retry": "true"}, json={})
+    httpx_mock.add_response(url=URL, status_code=503, headers={"x-should-retry": "false"}, json={})
+    async with make_client() as client:
+        with pytest.raises(InternalServerError):
+            await client.create(HELLO)
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_connect_error_is_retried_then_typed(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_exception(httpx.ConnectError("refused"), is_reusable=True)
+    async with make_client(max_retries=1) as client:
+        with pytest.raises(OpenRouterConnectionError, match="refused"):
+            await client.create(HELLO)
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_timeouts_are_typed_and_retried() -> None:
+    fake = FakeModel([Timeout(), Disconnect(), "finally"])
+    async with make_client(transport=fake) as client:
+        assert (await client.create(HELLO)).content == "finally"
+    fake = FakeModel([Timeout(), Timeout()])
+    async with make_client(transport=fake, max_retries=1) as client:
+        with pytest.raises(OpenRouterTimeoutError):
+            await client.create(HELLO)
+
+
+async def test_http_200_with_error_body_is_typed(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url=URL,
+        json={"error": {"code": 502, "message": "upstream failed", "metadata": {"raw": "boom"}}},
+    )
+    httpx_mock.add_response(url=URL, json={"error": {"code": 403, "message": "moderation"}})
+    async with make_client() as client:
+        with pytest.raises(OpenRouterAPIError, match="moderation") as info:
+            await client.create(HELLO)
+    # the 502 inside a 200 was retried, the 403 was not
+    assert info.value.status_code == 403
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_non_json_body_is_typed(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, text="<html>gateway</html>")
+    async with make_client() as client:
+        with pytest.raises(OpenRouterAPIError, match="not a chat completion") as info:
+            await client.create(HELLO)
+    assert info.value.body == "<html>gateway</html>"
+
+
+async def test_rate_limit_error_after_retries(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url=URL,
+        status_code=429,
+        json={"error": {"message": "slow"}},
+        headers={"retry-after": "0"},
+        is_reusable=True,
+    )
+    async with make_client(max_retries=1) as client:
+        with pytest.raises(RateLimitError) as info:
+            await client.create(HELLO)
+    assert info.value.retry_after == 0.0
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_closing_an_owned_client_and_keeping_a_given_one() -> None:
+    fake = FakeModel(["a", "b"])
+    given = httpx.AsyncClient(transport=fake)
+    client = make_client(http_client=given)
+    await client.aclose()
+    assert (await client.create(HELLO)).content == "a"  # the caller's pool is still open
+    await given.aclose()
+    owned = make_client(transport=fake)
+    await owned.aclose()
+    with pytest.raises(ClientClosedError):
+        await owned.create(HELLO)

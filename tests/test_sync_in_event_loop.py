@@ -1,0 +1,63 @@
+"""The sync API inside a running event loop (as in Jupyter), and the seed's awaitable calls."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+
+from mbxai import AsyncOpenRouterClient, OpenRouterClient
+from mbxai.testing import FakeModel
+
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+class Answer(BaseModel):
+    text: str
+    confidence: float
+
+
+def test_sync_client_works_inside_a_running_loop() -> None:
+    fake = FakeModel()
+
+    async def notebook_cell() -> tuple[str | None, Answer | None, str]:
+        asyncio.get_running_loop()  # we really are inside a loop, as a Jupyter cell is
+        client = OpenRouterClient(token="test-token", transport=fake)
+        chat = client.create(HELLO)
+        parsed = client.parse(HELLO, response_format=Answer)
+        streamed = "".join(
+            c.choices[0].delta.content or "" for c in client.create(HELLO, stream=True)
+        )
+        client.close()
+        return chat.content, parsed.parsed, streamed
+
+    content, parsed, streamed = asyncio.run(notebook_cell())
+    assert content == "This is a fake reply to: hi"
+    assert isinstance(parsed, Answer)
+    assert streamed == "This is a fake reply to: hi"
+    assert len(fake.requests) == 3
+
+
+def test_seed_awaitable_methods_on_the_sync_client() -> None:
+    fake = FakeModel(["one", "two"])
+
+    async def main() -> None:
+        async with OpenRouterClient(token="test-token", transport=fake, model="GPT_4O") as client:
+            first = await client.acreate(HELLO)
+            second = await client.achat(HELLO)
+            parsed = await client.aparse(HELLO, response_format=Answer)
+            twin = client._async_twin()
+            assert isinstance(twin, AsyncOpenRouterClient)
+            assert twin.model == "openai/gpt-4o"
+            assert twin is client._async_twin()  # built once
+        assert first.content == "one"
+        assert second.content == "two"
+        assert isinstance(parsed.parsed, Answer)
+
+    asyncio.run(main())
+    assert [r.json["model"] for r in fake.requests] == ["openai/gpt-4o"] * 3
+
+
+def test_sync_and_async_share_the_model_registry() -> None:
+    OpenRouterClient.register_model("SHARED_NAME", "vendor/shared")
+    assert AsyncOpenRouterClient(token="t", model="SHARED_NAME").model == "vendor/shared"
