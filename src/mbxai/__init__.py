@@ -4,12 +4,14 @@ Every client exists twice with the same API: ``AsyncX`` (hand-written, for ``awa
 and ``X`` (generated from it, for plain calls, safe inside Jupyter and running loops).
 """
 
-from ._async import AsyncOpenRouterClient, AsyncStream
+from ._async import AsyncAgentClient, AsyncOpenRouterClient, AsyncStream
 from ._errors import (
+    AgentError,
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
     ConfigurationError,
+    HumanResponseError,
     InternalServerError,
     MBXAIError,
     NotFoundError,
@@ -18,11 +20,14 @@ from ._errors import (
     OpenRouterTimeoutError,
     PermissionDeniedError,
     RateLimitError,
+    SessionConflictError,
+    SessionCorruptError,
+    SessionNotFoundError,
     StreamError,
     StructuredOutputError,
 )
 from ._registry import OpenRouterModel, list_models, register_model
-from ._sync import OpenRouterClient, Stream
+from ._sync import AgentClient, OpenRouterClient, Stream
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -32,9 +37,37 @@ from ._types import (
     Usage,
 )
 from ._version import __version__
+from .agent.models import (
+    AgentEvent,
+    AgentResponse,
+    AgentState,
+    AsyncSessionHandler,
+    DialogOption,
+    GoalEvaluation,
+    HumanInLoopRequest,
+    HumanInLoopResponse,
+    HumanInLoopResponseBatch,
+    HumanInteractionType,
+    InMemorySessionHandler,
+    RequirementAnalysis,
+    SessionHandler,
+    Task,
+    TaskStatus,
+    TodoList,
+    TokenSummary,
+    TokenUsage,
+    ToolAnalysis,
+)
 
 __all__ = [
+    "AgentClient",
+    "AgentError",
+    "AgentEvent",
+    "AgentResponse",
+    "AgentState",
+    "AsyncAgentClient",
     "AsyncOpenRouterClient",
+    "AsyncSessionHandler",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
@@ -43,6 +76,14 @@ __all__ = [
     "ChatCompletionMessage",
     "ClientClosedError",
     "ConfigurationError",
+    "DialogOption",
+    "GoalEvaluation",
+    "HumanInLoopRequest",
+    "HumanInLoopResponse",
+    "HumanInLoopResponseBatch",
+    "HumanInteractionType",
+    "HumanResponseError",
+    "InMemorySessionHandler",
     "InternalServerError",
     "MBXAIError",
     "NotFoundError",
@@ -54,9 +95,20 @@ __all__ = [
     "ParsedChatCompletion",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequirementAnalysis",
+    "SessionConflictError",
+    "SessionCorruptError",
+    "SessionHandler",
+    "SessionNotFoundError",
     "Stream",
     "StreamError",
     "StructuredOutputError",
+    "Task",
+    "TaskStatus",
+    "TodoList",
+    "TokenSummary",
+    "TokenUsage",
+    "ToolAnalysis",
     "ToolCall",
     "Usage",
     "__version__",

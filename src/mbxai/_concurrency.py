@@ -13,6 +13,7 @@ owns a loop, so the sync API also works inside Jupyter or any running loop.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import inspect
 import threading
 import time
@@ -159,7 +160,8 @@ def gather(thunks: Sequence[Callable[[], T]]) -> list[T]:
     if len(thunks) <= 1:
         return [thunk() for thunk in thunks]
     with ThreadPoolExecutor(max_workers=min(len(thunks), 32), thread_name_prefix="mbxai") as pool:
-        futures = [pool.submit(thunk) for thunk in thunks]
+        # Each thread runs in a copy of the caller's context, as tasks in a task group do.
+        futures = [pool.submit(contextvars.copy_context().run, thunk) for thunk in thunks]
         return [future.result() for future in futures]
 
 

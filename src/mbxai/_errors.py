@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AgentError",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
     "ConfigurationError",
+    "HumanResponseError",
     "InternalServerError",
+    "LocalModelServerError",
     "MBXAIError",
     "NotFoundError",
     "OpenRouterAPIError",
@@ -21,8 +24,12 @@ __all__ = [
     "OpenRouterTimeoutError",
     "PermissionDeniedError",
     "RateLimitError",
+    "SessionConflictError",
+    "SessionCorruptError",
+    "SessionNotFoundError",
     "StreamError",
     "StructuredOutputError",
+    "ToolLoopLimitError",
 ]
 
 
@@ -145,3 +152,92 @@ class StructuredOutputError(MBXAIError):
         self.errors = errors or []
         self.response_format = response_format
         self.attempts = attempts
+
+
+class AgentError(MBXAIError):
+    """The agent cannot go on (for instance a failed run with no iterations left)."""
+
+    def __init__(self, message: str, *, agent_id: str | None = None) -> None:
+        super().__init__(message)
+        self.agent_id = agent_id
+
+
+class HumanResponseError(AgentError, ValueError):
+    """A human response does not fit the pending request; the session was not changed."""
+
+
+class SessionNotFoundError(AgentError, KeyError):
+    """No session is stored under that ``agent_id`` (never created, deleted or expired)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "session not found"
+
+
+class SessionConflictError(AgentError):
+    """Someone else wrote the session since it was read (optimistic concurrency).
+
+    Attributes:
+        expected_version: The version this writer read.
+        actual_version: The version found in the store (``None`` if the session is gone).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_id: str | None = None,
+        expected_version: int | None = None,
+        actual_version: int | None = None,
+    ) -> None:
+        super().__init__(message, agent_id=agent_id)
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class SessionCorruptError(AgentError):
+    """A stored session record cannot be read back; the message names the session."""
+
+
+class LocalModelServerError(MBXAIError, RuntimeError):
+    """The local model server of :mod:`mbxai.local` could not start or is not installed.
+
+    The message says what failed and, for a server that did not come up, ends with the
+    last lines of its log (llama.cpp explains load failures there).
+
+    Attributes:
+        log_tail: The last lines the server process logged ("" if it never ran).
+        returncode: The server process's exit code when it exited, else ``None``.
+    """
+
+    def __init__(self, message: str, *, log_tail: str = "", returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+        self.returncode = returncode
+
+
+class ToolLoopLimitError(MBXAIError):
+    """The model kept calling tools past ``max_tool_rounds``.
+
+    Attributes:
+        transcript: The conversation up to the limit: the caller's messages, then every
+            assistant reply and tool result. It can be sent again as it is (for example
+            with ``tool_choice="none"`` to ask for an answer without more tools).
+        pending_calls: The tool calls of the last reply, which were not run.
+        rounds: How many rounds of tool calls did run.
+        usage: Token usage summed over every request of the loop.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transcript: list[dict[str, Any]],
+        pending_calls: list[Any] | None = None,
+        rounds: int = 0,
+        usage: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.transcript = transcript
+        self.pending_calls = pending_calls or []
+        self.rounds = rounds
+        self.usage = usage

@@ -2,7 +2,8 @@
 # Do not edit it: change the async source and run `python codegen/generate.py`.
 """The clients, one module each (``mbxai._async`` is hand-written, ``mbxai._sync`` generated)."""
 
+from .agent import AgentClient
 from .client import OpenRouterClient
 from .streaming import Stream
 
-__all__ = ["OpenRouterClient", "Stream"]
+__all__ = ["AgentClient", "OpenRouterClient", "Stream"]

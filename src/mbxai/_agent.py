@@ -1,0 +1,557 @@
+"""The agent's flavour-free half: the session record, the LLM-facing schemas and prompts,
+plan application and human-response checking. The async agent (and its generated sync
+twin) only add the calls: LLM, store, events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from functools import lru_cache
+from typing import Any, Literal
+
+import pydantic_core
+from pydantic import BaseModel, Field, create_model
+
+from ._errors import HumanResponseError
+from .agent.models import (
+    AgentResponse,
+    AgentState,
+    DialogOption,
+    GoalEvaluation,
+    HumanInLoopRequest,
+    HumanInLoopResponse,
+    HumanInLoopResponseBatch,
+    HumanInteractionType,
+    RequirementAnalysis,
+    Task,
+    TaskStatus,
+    TodoList,
+    TokenSummary,
+    ToolAnalysis,
+)
+
+__all__ = ["AgentSession", "Plan", "TaskOutcome"]
+
+RECORD_SCHEMA = 1
+STANDARD_DECISIONS = ("proceed", "skip", "abort")
+_SECRET_NAME = re.compile(r"(token|password|passwd|secret|api_?key|credential|auth)", re.IGNORECASE)
+_PAIR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*[:=]\s*(.*?)\s*$", re.DOTALL)
+
+
+def is_secret_name(name: str) -> bool:
+    """Parameter and field names treated as credentials unless declared otherwise."""
+    return bool(_SECRET_NAME.search(name))
+
+
+# -- what the LLM is asked to produce ------------------------------------------------------
+
+
+class PlannedHuman(BaseModel):
+    """A human interaction the plan wants before a task runs."""
+
+    type: Literal["decision", "question", "dialog_option"]
+    prompt: str
+    options: list[str] = Field(description="Choices for a decision; empty otherwise")
+    dialog_option_id: str | None = Field(description="Id of the dialog option, for dialog_option")
+
+
+class PlannedTask(BaseModel):
+    id: str = Field(description="Short id such as t1, t2")
+    title: str
+    description: str
+    dependencies: list[str] = Field(description="Ids of tasks that must finish first")
+    tools: list[str] = Field(description="Names of the tools this task will call")
+    estimated_complexity: int = Field(description="1 to 10")
+    human_interaction: PlannedHuman | None = Field(
+        description="Only if a human must decide, answer or complete a dialog option first"
+    )
+
+
+class Plan(BaseModel):
+    """Steps 1-3 in one reply: analysis, tool mapping, todo list."""
+
+    requirement_analysis: RequirementAnalysis
+    tool_analysis: ToolAnalysis
+    tasks: list[PlannedTask] = Field(description="The fewest tasks that reach the goal (1-5)")
+
+
+class TaskOutcome(BaseModel):
+    """Step 4: the result of one task."""
+
+    status: Literal["completed", "failed", "needs_human"]
+    result: str = Field(description="What was done and found, with the facts later steps need")
+    question: str | None = Field(description="For needs_human: what to ask the human")
+
+
+@lru_cache(maxsize=128)
+def evaluation_model(final: type[BaseModel]) -> type[BaseModel]:
+    """Step 6's reply for a given final structure: evaluation, final response, follow-ups."""
+    return create_model(
+        f"Evaluation{final.__name__}"[:60],
+        goal_evaluation=(GoalEvaluation, ...),
+        final_response=(final, ...),
+        follow_up_tasks=(
+            list[PlannedTask],
+            Field(description="Only if the goal is not achieved: tasks that would achieve it"),
+        ),
+    )
+
+
+# -- the session record --------------------------------------------------------------------
+
+
+class Turn(BaseModel):
+    prompt: str
+    final_response: Any = None
+    goal_evaluation: GoalEvaluation | None = None
+
+
+class HumanLogEntry(BaseModel):
+    interaction_id: str
+    task_id: str | None
+    response_type: HumanInteractionType
+    decision: str | None = None
+    answer: str | None = None
+    dialog_option_id: str | None = None
+    provided: list[str] = Field(default_factory=list)
+    at: float = Field(default_factory=time.time)
+
+
+class JournalEntry(BaseModel):
+    """A tool call that already ran: replayed, never re-run, when a task is resumed."""
+
+    key: str
+    tool: str
+    task_id: str | None
+    result: Any = None
+
+
+class AgentSession(BaseModel):
+    """Everything a run needs to resume anywhere: JSON only, versioned for concurrency."""
+
+    schema_version: int = RECORD_SCHEMA
+    version: int = 0
+    agent_id: str
+    state: AgentState = AgentState.ANALYZING_REQUIREMENTS
+    prompt: str
+    final_response_type: str = ""
+    turns: list[Turn] = Field(default_factory=list)
+    requirement_analysis: RequirementAnalysis | None = None
+    tool_analysis: ToolAnalysis | None = None
+    todo_list: TodoList | None = None
+    current_task_id: str | None = None
+    pending_requests: list[HumanInLoopRequest] = Field(default_factory=list)
+    human_log: list[HumanLogEntry] = Field(default_factory=list)
+    secrets: dict[str, str] = Field(default_factory=dict, description="name -> encrypted value")
+    journal: list[JournalEntry] = Field(default_factory=list)
+    goal_evaluation: GoalEvaluation | None = None
+    final_response: Any = None
+    token_summary: TokenSummary = Field(default_factory=TokenSummary)
+    iterations: int = 0
+    task_counter: int = 0
+    ask_questions: bool = True
+    error: str | None = None
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+
+    @classmethod
+    def new(cls, prompt: str, final: type[BaseModel], agent_id: str | None = None) -> AgentSession:
+        return cls(
+            agent_id=agent_id or uuid.uuid4().hex,
+            prompt=prompt,
+            final_response_type=f"{final.__module__}.{final.__qualname__}",
+        )
+
+    def task(self, task_id: str | None) -> Task | None:
+        return self.todo_list.get(task_id) if self.todo_list and task_id else None
+
+    def info(self) -> dict[str, Any]:
+        """A summary for ``get_session_info``: no secrets, no raw conversation."""
+        tasks = self.todo_list.tasks if self.todo_list else []
+        total = self.token_summary.total
+        return {
+            "agent_id": self.agent_id,
+            "state": self.state.value,
+            "prompt": self.prompt,
+            "goal": self.requirement_analysis.goal if self.requirement_analysis else None,
+            "turns": len(self.turns),
+            "iterations": self.iterations,
+            "tasks": {
+                status.value: sum(t.status == status for t in tasks) for status in TaskStatus
+            },
+            "pending_requests": [r.id for r in self.pending_requests],
+            "llm_calls": total.calls,
+            "total_tokens": total.total_tokens,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+# -- prompts -------------------------------------------------------------------------------
+
+_SYSTEM = (
+    "You are the {step} step of a planning agent. Be concise and concrete. "
+    "Reply with JSON only, matching the given schema."
+)
+
+
+def _history(session: AgentSession) -> str:
+    if not session.turns:
+        return ""
+    lines = ["Earlier requests in this conversation and their results:"]
+    for turn in session.turns[-5:]:
+        lines.append(f"- Request: {turn.prompt}")
+        if turn.final_response is not None:
+            lines.append(
+                f"  Result: {_clip(pydantic_core.to_json(turn.final_response).decode(), 1500)}"
+            )
+    return "\n".join(lines) + "\n\n"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 15] + " ...(truncated)"
+
+
+def plan_messages(
+    session: AgentSession,
+    tools: list[tuple[str, str, list[str]]],
+    dialog_options: list[DialogOption],
+    ask_humans: bool,
+    final: type[BaseModel],
+) -> list[dict[str, Any]]:
+    lines = [_history(session) + f"Request: {session.prompt}", ""]
+    lines.append(f"The final answer must fill this structure: {final.__name__}.")
+    if tools:
+        lines.append("Tools the tasks can call:")
+        for name, description, needs in tools:
+            extra = f" (needs credentials: {', '.join(needs)})" if needs else ""
+            lines.append(f"- {name}: {description}{extra}")
+    else:
+        lines.append("No tools are available: tasks are reasoning steps.")
+    if ask_humans:
+        lines.append(
+            "A human can be asked before a task runs (decision, question), only when truly needed."
+        )
+        if dialog_options:
+            lines.append("Dialog options the human's UI can complete (use their id):")
+            for option in dialog_options:
+                lines.append(f"- {option.id}: {option.title}. {option.description}")
+    else:
+        lines.append("No human is available: set human_interaction to null and assume sensibly.")
+    return [
+        {"role": "system", "content": _SYSTEM.format(step="planning")},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
+
+
+def task_messages(session: AgentSession, task: Task, max_chars: int) -> list[dict[str, Any]]:
+    done = [
+        t
+        for t in (session.todo_list.tasks if session.todo_list else [])
+        if t.status in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED)
+        and t.id != task.id
+    ]
+    lines = [
+        f"Overall goal: {session.requirement_analysis.goal if session.requirement_analysis else session.prompt}"
+    ]
+    if done:
+        lines.append("Finished tasks:")
+        for t in done:
+            outcome = (
+                t.result
+                if t.status == TaskStatus.COMPLETED
+                else f"({t.status.value}) {t.error or ''}"
+            )
+            lines.append(f"- {t.id} {t.title}: {_clip(outcome or '', max_chars)}")
+    lines.append(f"Your task ({task.id}): {task.title}. {task.description}")
+    if task.tools:
+        lines.append(f"Suggested tools: {', '.join(task.tools)}.")
+    if task.human_input:
+        lines.append(task.human_input)
+    return [
+        {
+            "role": "system",
+            "content": _SYSTEM.format(step="task execution") + " Use tools when they help.",
+        },
+        {"role": "user", "content": "\n".join(lines)},
+    ]
+
+
+def evaluation_messages(
+    session: AgentSession, final: type[BaseModel], max_chars: int
+) -> list[dict[str, Any]]:
+    analysis = session.requirement_analysis
+    lines = [_history(session) + f"Request: {session.prompt}"]
+    if analysis:
+        lines.append(f"Goal: {analysis.goal}")
+        if analysis.success_criteria:
+            lines.append("Success criteria: " + "; ".join(analysis.success_criteria))
+    lines.append("Task results:")
+    for t in session.todo_list.tasks if session.todo_list else []:
+        outcome = (
+            t.result if t.status == TaskStatus.COMPLETED else f"({t.status.value}) {t.error or ''}"
+        )
+        lines.append(f"- {t.id} {t.title}: {_clip(outcome or '', max_chars)}")
+    lines.append(
+        f"Judge whether the goal is achieved, give the final answer as {final.__name__}, "
+        "and list follow-up tasks only if the goal is not achieved."
+    )
+    return [
+        {"role": "system", "content": _SYSTEM.format(step="goal evaluation")},
+        {"role": "user", "content": "\n".join(lines)},
+    ]
+
+
+# -- applying replies ----------------------------------------------------------------------
+
+
+def add_planned_tasks(
+    session: AgentSession,
+    planned: list[PlannedTask],
+    *,
+    tool_names: set[str],
+    dialog_options: list[DialogOption],
+    ask_humans: bool,
+) -> list[Task]:
+    """Turn planned tasks into todo entries with session-unique ids; returns the new ones."""
+    if session.todo_list is None:
+        session.todo_list = TodoList()
+    id_map: dict[str, str] = {}
+    for item in planned:
+        session.task_counter += 1
+        id_map[item.id] = f"t{session.task_counter}"
+    added = []
+    for item in planned:
+        request = None
+        if ask_humans and item.human_interaction is not None:
+            request = _planned_request(item.human_interaction, dialog_options)
+        task = Task(
+            id=id_map[item.id],
+            title=item.title,
+            description=item.description,
+            dependencies=[id_map[d] for d in item.dependencies if d in id_map and d != item.id],
+            tools=[name for name in item.tools if name in tool_names],
+            estimated_complexity=min(10, max(1, item.estimated_complexity)),
+            human_interaction=request,
+            iteration=session.iterations + 1,
+        )
+        if request is not None:
+            request.task_id = task.id
+        session.todo_list.tasks.append(task)
+        added.append(task)
+    return added
+
+
+def _planned_request(
+    planned: PlannedHuman, dialog_options: list[DialogOption]
+) -> HumanInLoopRequest:
+    kind = HumanInteractionType(planned.type)
+    if kind == HumanInteractionType.DIALOG_OPTION:
+        option = next((o for o in dialog_options if o.id == planned.dialog_option_id), None)
+        if option is None and dialog_options:
+            option = dialog_options[0]
+        if option is None:
+            kind = HumanInteractionType.QUESTION
+        else:
+            return dialog_request(option, planned.prompt)
+    options: list[str] = []
+    if kind == HumanInteractionType.DECISION:
+        options = list(
+            dict.fromkeys([*(o.strip() for o in planned.options if o.strip()), *STANDARD_DECISIONS])
+        )
+    return HumanInLoopRequest(interaction_type=kind, prompt=planned.prompt, options=options)
+
+
+def dialog_request(option: DialogOption, prompt: str | None = None) -> HumanInLoopRequest:
+    return HumanInLoopRequest(
+        interaction_type=HumanInteractionType.DIALOG_OPTION,
+        prompt=prompt or f"{option.title}: {option.description}",
+        dialog_option_id=option.id,
+        dialog_options=[option],
+    )
+
+
+def normalize_responses(
+    human_response: HumanInLoopResponse
+    | HumanInLoopResponseBatch
+    | list[HumanInLoopResponse]
+    | None,
+) -> list[HumanInLoopResponse]:
+    if human_response is None:
+        return []
+    if isinstance(human_response, HumanInLoopResponse):
+        return [human_response]
+    if isinstance(human_response, HumanInLoopResponseBatch):
+        return list(human_response.responses)
+    if isinstance(human_response, list | tuple):
+        items = list(human_response)
+        if all(isinstance(item, HumanInLoopResponse) for item in items):
+            return items
+    raise HumanResponseError(
+        "human_response must be a HumanInLoopResponse, a list of them or a HumanInLoopResponseBatch, "
+        f"got {type(human_response).__name__}"
+    )
+
+
+def check_responses(session: AgentSession, responses: list[HumanInLoopResponse]) -> None:
+    """Raise :class:`HumanResponseError` if any response does not fit; changes nothing."""
+    pending = {r.id: r for r in session.pending_requests}
+    seen: set[str] = set()
+    for response in responses:
+        request = pending.get(response.interaction_id)
+        where = f"session {session.agent_id!r}"
+        if request is None:
+            raise HumanResponseError(
+                f"unknown interaction_id {response.interaction_id!r} for {where}; "
+                f"pending: {sorted(pending) or 'none'}",
+                agent_id=session.agent_id,
+            )
+        if response.interaction_id in seen:
+            raise HumanResponseError(
+                f"interaction {response.interaction_id!r} answered twice", agent_id=session.agent_id
+            )
+        seen.add(response.interaction_id)
+        if response.response_type != request.interaction_type:
+            raise HumanResponseError(
+                f"interaction {request.id!r} asks for a {request.interaction_type.value}, "
+                f"got a {response.response_type.value} response",
+                agent_id=session.agent_id,
+            )
+        if request.interaction_type == HumanInteractionType.DECISION:
+            if not response.decision or response.decision.strip().lower() not in {
+                o.lower() for o in request.options
+            }:
+                raise HumanResponseError(
+                    f"decision {response.decision!r} is not one of {request.options} for interaction {request.id!r}",
+                    agent_id=session.agent_id,
+                )
+        elif request.interaction_type == HumanInteractionType.QUESTION:
+            if not (response.answer or "").strip() and not response.additional_context.strip():
+                raise HumanResponseError(
+                    f"interaction {request.id!r} needs an answer", agent_id=session.agent_id
+                )
+        elif (
+            response.dialog_option_id
+            and request.dialog_option_id
+            and response.dialog_option_id != request.dialog_option_id
+        ):
+            raise HumanResponseError(
+                f"interaction {request.id!r} asked for dialog option {request.dialog_option_id!r}, "
+                f"got {response.dialog_option_id!r}",
+                agent_id=session.agent_id,
+            )
+
+
+def parse_pairs(text: str) -> tuple[dict[str, str], str]:
+    """Split ``"k1:v1,k2:v2"`` (the seed's additional_context) into pairs and free text."""
+    pairs: dict[str, str] = {}
+    free = []
+    for part in text.split(","):
+        match = _PAIR.match(part)
+        if match and match.group(2):
+            pairs[match.group(1)] = match.group(2)
+        elif part.strip():
+            free.append(part.strip())
+    return pairs, ", ".join(free)
+
+
+def secret_names(dialog_options: list[DialogOption], declared: set[str]) -> set[str]:
+    names = set(declared)
+    for option in dialog_options:
+        names.update(option.provides)
+    return names
+
+
+def apply_responses(
+    session: AgentSession,
+    responses: list[HumanInLoopResponse],
+    *,
+    declared_secrets: set[str],
+    dialog_options: list[DialogOption],
+    encrypt: Any,
+) -> None:
+    """Deliver checked responses into the tasks that asked (call :func:`check_responses` first)."""
+    pending = {r.id: r for r in session.pending_requests}
+    secret_keys = secret_names(dialog_options, declared_secrets)
+    for response in responses:
+        request = pending.pop(response.interaction_id)
+        task = session.task(request.task_id)
+        entry = HumanLogEntry(
+            interaction_id=request.id,
+            task_id=request.task_id,
+            response_type=response.response_type,
+            dialog_option_id=response.dialog_option_id,
+        )
+        note = ""
+        pairs, free = parse_pairs(response.additional_context)
+        plain = {k: v for k, v in pairs.items() if not (k in secret_keys or is_secret_name(k))}
+        for key, value in pairs.items():
+            if key not in plain:
+                session.secrets[key] = encrypt(value)
+                entry.provided.append(key)
+        details = "; ".join(f"{k}={v}" for k, v in plain.items())
+        if free:
+            details = f"{details}; {free}" if details else free
+        if entry.provided:
+            details = (details + "; " if details else "") + (
+                f"credentials provided to tools (not shown): {', '.join(sorted(entry.provided))}"
+            )
+        if response.response_type == HumanInteractionType.DECISION:
+            decision = (response.decision or "").strip()
+            entry.decision = decision
+            note = f"Human decision on '{request.prompt}': {decision}."
+            if task is not None and decision.lower() == "skip":
+                task.status = TaskStatus.SKIPPED
+                task.result = "Skipped by the human."
+            elif decision.lower() == "abort":
+                session.state = AgentState.FAILED
+                session.error = f"aborted by the human at interaction {request.id}"
+                if task is not None:
+                    task.status = TaskStatus.FAILED
+                    task.error = "aborted by the human"
+        elif response.response_type == HumanInteractionType.QUESTION:
+            entry.answer = (response.answer or "").strip()
+            note = f"Human answer to '{request.prompt}': {entry.answer}."
+        else:
+            note = f"The human completed dialog option {request.dialog_option_id or response.dialog_option_id}."
+        if details:
+            note += f" ({details})"
+        if task is not None:
+            task.human_input = ((task.human_input + "\n") if task.human_input else "") + note
+            task.human_interaction = None
+            if task.status == TaskStatus.WAITING_FOR_HUMAN:
+                task.status = TaskStatus.PENDING
+        session.human_log.append(entry)
+    session.pending_requests = list(pending.values())
+
+
+def journal_key(task_id: str | None, tool: str, arguments: dict[str, Any]) -> str:
+    """A digest of one tool call; arguments (which may hold secrets) are not stored."""
+    canonical = json.dumps(pydantic_core.to_jsonable_python(arguments), sort_keys=True, default=str)
+    return hashlib.sha256(f"{task_id}\0{tool}\0{canonical}".encode()).hexdigest()
+
+
+def build_response(session: AgentSession, final: type[BaseModel] | None) -> AgentResponse:
+    final_response: Any = session.final_response
+    if final_response is not None and final is not None and isinstance(final_response, dict):
+        final_response = final.model_validate(final_response)
+    requests = list(session.pending_requests)
+    return AgentResponse(
+        agent_id=session.agent_id,
+        state=session.state,
+        requirement_analysis=session.requirement_analysis,
+        tool_analysis=session.tool_analysis,
+        todo_list=session.todo_list,
+        current_task=session.task(session.current_task_id),
+        human_interaction_request=requests[0] if requests else None,
+        human_interaction_requests=requests,
+        goal_evaluation=session.goal_evaluation,
+        final_response=final_response,
+        token_summary=session.token_summary,
+        error=session.error,
+    )

@@ -1,0 +1,640 @@
+# This file is generated from src/mbxai/_async/agent.py by codegen/generate.py.
+# Do not edit it: change the async source and run `python codegen/generate.py`.
+"""The planning agent: plan, execute tasks (with tools), ask humans, evaluate the goal."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+
+from .._agent import (
+    AgentSession,
+    JournalEntry,
+    Plan,
+    PlannedTask,
+    TaskOutcome,
+    Turn,
+    add_planned_tasks,
+    apply_responses,
+    build_response,
+    check_responses,
+    dialog_request,
+    evaluation_messages,
+    evaluation_model,
+    is_secret_name,
+    journal_key,
+    normalize_responses,
+    plan_messages,
+    task_messages,
+)
+from .._concurrency import Lock, call_tool
+from .._errors import (
+    AgentError,
+    ConfigurationError,
+    SessionConflictError,
+    SessionCorruptError,
+    SessionNotFoundError,
+    StructuredOutputError,
+)
+from .._logging import get_logger
+from .._secrets import SecretBox
+from .._sessions import InMemorySessionHandler, supports_cas
+from ..agent.models import (
+    AgentEvent,
+    AgentResponse,
+    AgentState,
+    DialogOption,
+    HumanInLoopRequest,
+    HumanInLoopResponse,
+    HumanInLoopResponseBatch,
+    HumanInteractionType,
+    Task,
+    TaskStatus,
+)
+
+__all__ = ["AgentClient"]
+
+#: The journal of the task running in this context (None outside agent task execution).
+_journal: contextvars.ContextVar[Journal | None] = contextvars.ContextVar(
+    "mbxai_agent_journal", default=None
+)
+
+
+class Journal:
+    """Records each tool call of a task in the session as soon as it returns, so a task
+    resumed after a crash replays finished calls instead of running them again."""
+
+    def __init__(self, agent: AgentClient, session: AgentSession, task_id: str) -> None:
+        self._agent = agent
+        self._session = session
+        self._task_id = task_id
+        self._lock = Lock()
+
+    def call(self, tool: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+        key = journal_key(self._task_id, tool, arguments)
+        for entry in self._session.journal:
+            if entry.key == key:
+                return entry.result
+        result = call_tool(function, arguments)
+        with self._lock:
+            self._session.journal.append(
+                JournalEntry(
+                    key=key,
+                    tool=tool,
+                    task_id=self._task_id,
+                    result=pydantic_core.to_jsonable_python(result, fallback=str),
+                )
+            )
+            self._agent._save(self._session)
+        return result
+
+
+class AgentClient:
+    """A planning agent on top of any mbxai client (OpenRouter, Tool or MCP client).
+
+    One :meth:`agent` call runs until the run is ``COMPLETED``, ``FAILED`` or
+    ``WAITING_FOR_HUMAN``. LLM calls are spent carefully: one structured call plans
+    (requirement analysis, tool mapping, todo list), one call executes each task (through
+    the wrapped client's tool loop when it has tools) and one evaluates the goal and
+    writes the final response. The session is saved after every step (and after every
+    tool call), so an interrupted run resumes where it stopped, in any process sharing
+    the session store, and no tool runs twice.
+
+    Args:
+        ai_client: The client that talks to the model.
+        human_in_loop: Let the plan (and tasks) ask a human; the run then pauses.
+        dialog_options: UI-handled interactions (logins, approvals) the agent may request.
+        max_task_iterations: How many plan/evaluate rounds a run may take before it fails.
+        session_handler: Where sessions live (default: in memory).
+        secret_key: Key for encrypting dialog-option secrets at rest (default:
+            ``MBXAI_SECRET_KEY``, else a per-process key).
+        on_event: Called with an :class:`AgentEvent` at each step (sync or async).
+        max_result_chars: Longest task result passed on to later prompts.
+    """
+
+    def __init__(
+        self,
+        ai_client: Any,
+        human_in_loop: bool = False,
+        dialog_options: Sequence[DialogOption] | None = None,
+        max_task_iterations: int = 10,
+        session_handler: Any = None,
+        *,
+        secret_key: str | bytes | None = None,
+        on_event: Callable[[AgentEvent], Any] | None = None,
+        max_result_chars: int = 4000,
+    ) -> None:
+        if not callable(getattr(ai_client, "parse", None)):
+            raise ConfigurationError(
+                f"ai_client must be an mbxai client with parse() (OpenRouter, Tool or MCP client), "
+                f"got {type(ai_client).__name__}"
+            )
+        if not isinstance(max_task_iterations, int) or max_task_iterations < 1:
+            raise ConfigurationError(
+                f"max_task_iterations must be an int >= 1, got {max_task_iterations!r}"
+            )
+        options = list(dialog_options or [])
+        if not all(isinstance(o, DialogOption) for o in options):
+            raise ConfigurationError("dialog_options must be a list of DialogOption")
+        ids = [o.id for o in options]
+        if len(set(ids)) != len(ids):
+            raise ConfigurationError(f"dialog option ids must be unique, got {ids}")
+        handler = session_handler if session_handler is not None else InMemorySessionHandler()
+        for method in (
+            "get_session",
+            "set_session",
+            "delete_session",
+            "list_sessions",
+            "session_exists",
+        ):
+            if not callable(getattr(handler, method, None)):
+                raise ConfigurationError(
+                    f"session_handler lacks {method}() of the SessionHandler protocol"
+                )
+        self._client = ai_client
+        self.human_in_loop = human_in_loop
+        self.dialog_options = options
+        self.max_task_iterations = max_task_iterations
+        self.session_handler = handler
+        self._cas = supports_cas(handler)
+        self._box = SecretBox(secret_key)
+        self._on_event = on_event
+        self._max_chars = max_result_chars
+        self._secret_params: set[str] = set()
+        self._tool_secrets: dict[str, list[str]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(client={type(self._client).__name__}, human_in_loop={self.human_in_loop}, "
+            f"sessions={type(self.session_handler).__name__})"
+        )
+
+    # -- tools --------------------------------------------------------------------------------
+
+    def register_tool(
+        self,
+        name: str,
+        description: str,
+        function: Callable[..., Any],
+        schema: dict[str, Any] | None = None,
+        *,
+        secret_params: Sequence[str] | None = None,
+    ) -> Any:
+        """Register a tool on the wrapped client (which must be a Tool or MCP client).
+
+        Parameters that carry credentials are hidden from the model and filled from
+        dialog-option results: those named in ``secret_params``, those a dialog option
+        ``provides``, and, unless ``secret_params`` is given, parameters whose names look
+        like credentials (token, password, secret, api_key, auth...).
+        """
+        register = getattr(self._client, "register_tool", None)
+        if register is None:
+            raise ConfigurationError(
+                f"{type(self._client).__name__} cannot take tools: wrap a ToolClient or MCPClient"
+            )
+        params = list(inspect.signature(function).parameters)
+        provided = {key for option in self.dialog_options for key in option.provides}
+        if secret_params is not None:
+            unknown = set(secret_params) - set(params)
+            if unknown:
+                raise ConfigurationError(
+                    f"secret_params {sorted(unknown)} are not parameters of {name}"
+                )
+            secrets = [p for p in params if p in secret_params or p in provided]
+        else:
+            secrets = [p for p in params if p in provided or is_secret_name(p)]
+        self._secret_params.update(secrets)
+        self._tool_secrets[name] = secrets
+        return register(
+            name, description, _journaled(name, function), schema, injected=tuple(secrets)
+        )
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def list_sessions(self) -> list[str]:
+        """Ids of the sessions in the store."""
+        return list(self._store("list_sessions"))
+
+    def get_session_info(self, agent_id: str) -> dict[str, Any] | None:
+        """A summary of one session (state, tasks, tokens...), or None if there is none."""
+        data = self._store("get_session", agent_id)
+        return None if data is None else self._decode(agent_id, data).info()
+
+    def delete_session(self, agent_id: str) -> bool:
+        """Remove a session; True if it existed."""
+        return bool(self._store("delete_session", agent_id))
+
+    def _store(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a handler method, sync or async, without blocking the event loop."""
+        return call_tool(
+            functools.partial(getattr(self.session_handler, method), *args, **kwargs), {}
+        )
+
+    def _load(self, agent_id: str) -> AgentSession:
+        data = self._store("get_session", agent_id)
+        if data is None:
+            raise SessionNotFoundError(f"no session {agent_id!r} in the store", agent_id=agent_id)
+        return self._decode(agent_id, data)
+
+    @staticmethod
+    def _decode(agent_id: str, data: Any) -> AgentSession:
+        try:
+            return AgentSession.model_validate(data)
+        except ValidationError as exc:
+            raise SessionCorruptError(
+                f"session {agent_id!r} is corrupt and cannot be resumed: {exc.error_count()} error(s), "
+                f"first: {exc.errors(include_url=False)[0]['msg']}",
+                agent_id=agent_id,
+            ) from None
+
+    def _save(self, session: AgentSession) -> None:
+        expected = session.version
+        session.version = expected + 1
+        session.updated_at = time.time()
+        data = session.model_dump(mode="json")
+        try:
+            if self._cas:
+                self._store("set_session", session.agent_id, data, expected_version=expected)
+            else:
+                current = self._store("get_session", session.agent_id)
+                actual = int(current.get("version", 0)) if isinstance(current, dict) else 0
+                if actual != expected:
+                    raise SessionConflictError(
+                        f"session {session.agent_id!r} was changed by someone else "
+                        f"(expected version {expected}, found {actual})",
+                        agent_id=session.agent_id,
+                        expected_version=expected,
+                        actual_version=actual,
+                    )
+                self._store("set_session", session.agent_id, data)
+        except BaseException:
+            session.version = expected
+            raise
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def agent(
+        self,
+        prompt: str,
+        final_response_structure: type[BaseModel],
+        agent_id: str | None = None,
+        human_response: HumanInLoopResponse
+        | HumanInLoopResponseBatch
+        | list[HumanInLoopResponse]
+        | None = None,
+        *,
+        ask_questions: bool = True,
+    ) -> AgentResponse:
+        """Run (or resume) a session until it completes, fails or waits for a human.
+
+        Args:
+            prompt: The request; on resume, a note (ignored) or, for a finished session,
+                the next request building on the earlier ones.
+            final_response_structure: The Pydantic model of the final answer.
+            agent_id: Resume or continue this session (None starts a new one).
+            human_response: Answers to the pending requests: one, a list or a batch.
+                They are checked first; a bad one raises :class:`HumanResponseError` and
+                leaves the session unchanged.
+            ask_questions: False forbids asking the human in this run.
+        """
+        if not (
+            isinstance(final_response_structure, type)
+            and issubclass(final_response_structure, BaseModel)
+        ):
+            raise ConfigurationError(
+                f"final_response_structure must be a Pydantic model class, got {final_response_structure!r}"
+            )
+        if not isinstance(prompt, str):
+            raise ConfigurationError(f"prompt must be a string, got {type(prompt).__name__}")
+        responses = normalize_responses(human_response)
+        if agent_id is None:
+            if responses:
+                raise ConfigurationError(
+                    "human_response needs the agent_id of the session that asked"
+                )
+            session = AgentSession.new(prompt, final_response_structure)
+            session.ask_questions = ask_questions
+            self._save(session)
+            self._emit(session, "run_started", message=prompt)
+        else:
+            session = self._load(agent_id)
+            session.ask_questions = ask_questions
+            if responses:
+                check_responses(session, responses)
+                apply_responses(
+                    session,
+                    responses,
+                    declared_secrets=self._secret_params,
+                    dialog_options=self.dialog_options,
+                    encrypt=self._box.encrypt,
+                )
+                if session.state == AgentState.WAITING_FOR_HUMAN:
+                    session.state = AgentState.EXECUTING_TASKS
+                self._save(session)
+                self._emit(session, "human_response", message=f"{len(responses)} response(s)")
+            elif session.state == AgentState.WAITING_FOR_HUMAN:
+                return build_response(session, final_response_structure)
+            elif session.state == AgentState.COMPLETED:
+                self._start_turn(session, prompt)
+                self._save(session)
+            elif session.state == AgentState.FAILED:
+                if session.iterations >= self.max_task_iterations:
+                    raise AgentError(
+                        f"session {agent_id!r} failed ({session.error}) and has no iterations left",
+                        agent_id=agent_id,
+                    )
+                self._retry_failed(session)
+                self._save(session)
+        return self._run(session, final_response_structure)
+
+    def _start_turn(self, session: AgentSession, prompt: str) -> None:
+        session.turns.append(
+            Turn(
+                prompt=session.prompt,
+                final_response=session.final_response,
+                goal_evaluation=session.goal_evaluation,
+            )
+        )
+        session.prompt = prompt
+        session.state = AgentState.ANALYZING_REQUIREMENTS
+        session.requirement_analysis = None
+        session.tool_analysis = None
+        session.todo_list = None
+        session.goal_evaluation = None
+        session.final_response = None
+        session.current_task_id = None
+        session.iterations = 0
+        session.error = None
+
+    def _retry_failed(self, session: AgentSession) -> None:
+        session.error = None
+        session.state = (
+            AgentState.EXECUTING_TASKS if session.todo_list else AgentState.ANALYZING_REQUIREMENTS
+        )
+        for task in session.todo_list.tasks if session.todo_list else []:
+            if task.status == TaskStatus.FAILED:
+                task.status = TaskStatus.PENDING
+                task.error = None
+
+    def _run(self, session: AgentSession, final: type[BaseModel]) -> AgentResponse:
+        while session.state not in (AgentState.COMPLETED, AgentState.FAILED):
+            if session.todo_list is None:
+                self._plan(session, final)
+                continue
+            ready = session.todo_list.ready()
+            runnable = [t for t in ready if not self._needs_human(session, t)]
+            if runnable:
+                self._execute(session, runnable[0])
+                continue
+            waiting = [t for t in ready if self._needs_human(session, t)]
+            if waiting:
+                self._pause(session, waiting)
+                break
+            if session.todo_list.is_done:
+                self._evaluate(session, final)
+                continue
+            session.state = AgentState.FAILED  # pending tasks whose dependencies can never finish
+            session.error = "the remaining tasks wait on each other (cyclic dependencies)"
+            self._save(session)
+        if session.state in (AgentState.COMPLETED, AgentState.FAILED):
+            self._emit(session, "run_finished", message=session.state.value)
+        return build_response(session, final)
+
+    def _asks_humans(self, session: AgentSession) -> bool:
+        return self.human_in_loop and session.ask_questions
+
+    def _needs_human(self, session: AgentSession, task: Task) -> bool:
+        if not self._asks_humans(session):
+            return False
+        if task.human_interaction is not None:
+            return True
+        missing = self._missing_secrets(session, task)
+        return bool(missing) and self._dialog_for(missing) is not None
+
+    def _missing_secrets(self, session: AgentSession, task: Task) -> list[str]:
+        needed = {name for tool in task.tools for name in self._tool_secrets.get(tool, [])}
+        return sorted(needed - set(session.secrets))
+
+    def _dialog_for(self, names: list[str]) -> DialogOption | None:
+        for option in self.dialog_options:
+            if set(names) & set(option.provides):
+                return option
+        return self.dialog_options[0] if len(self.dialog_options) == 1 else None
+
+    def _pause(self, session: AgentSession, tasks: list[Task]) -> None:
+        requests: list[HumanInLoopRequest] = []
+        for task in tasks:
+            request = task.human_interaction
+            if request is None:
+                option = self._dialog_for(self._missing_secrets(session, task))
+                assert option is not None
+                request = dialog_request(option, f"Task '{task.title}' needs {option.title}")
+                request.task_id = task.id
+                task.human_interaction = request
+            task.status = TaskStatus.WAITING_FOR_HUMAN
+            requests.append(request)
+        session.pending_requests = requests
+        session.current_task_id = tasks[0].id
+        session.state = AgentState.WAITING_FOR_HUMAN
+        self._save(session)
+        self._emit(session, "waiting_for_human", task_id=tasks[0].id, message=requests[0].prompt)
+
+    # -- the three kinds of LLM call ------------------------------------------------------
+
+    def _llm(self) -> Any:
+        """The plain chat client under a tool client (planning and evaluation need no tools)."""
+        for attr in ("openrouter_client", "client", "_client"):
+            inner = getattr(self._client, attr, None)
+            if (
+                inner is not None
+                and callable(getattr(inner, "parse", None))
+                and inner is not self._client
+            ):
+                return inner
+        return self._client
+
+    def _tool_descriptions(self) -> list[tuple[str, str, list[str]]]:
+        tools = getattr(self._client, "tools", None) or {}
+        out = []
+        for name, tool in dict(tools).items():
+            out.append(
+                (name, str(getattr(tool, "description", "")), self._tool_secrets.get(name, []))
+            )
+        return out
+
+    def _plan(self, session: AgentSession, final: type[BaseModel]) -> None:
+        session.state = AgentState.ANALYZING_REQUIREMENTS
+        self._emit(session, "planning_started")
+        tools = self._tool_descriptions()
+        messages = plan_messages(
+            session, tools, self.dialog_options, self._asks_humans(session), final
+        )
+        result = self._llm().parse(messages, Plan)
+        session.token_summary.planning.add(result.usage, calls=_calls(result))
+        plan: Plan = result.choices[0].message.parsed
+        session.requirement_analysis = plan.requirement_analysis
+        session.tool_analysis = plan.tool_analysis
+        session.iterations = 1
+        add_planned_tasks(
+            session,
+            plan.tasks,
+            tool_names={name for name, _, _ in tools},
+            dialog_options=self.dialog_options,
+            ask_humans=self._asks_humans(session),
+        )
+        if not plan.tasks:
+            add_planned_tasks(
+                session,
+                [_fallback_task(session.prompt)],
+                tool_names=set(),
+                dialog_options=[],
+                ask_humans=False,
+            )
+        session.state = AgentState.EXECUTING_TASKS
+        self._save(session)
+        self._emit(
+            session,
+            "planning_finished",
+            message=f"{len(session.todo_list.tasks) if session.todo_list else 0} tasks",
+        )
+
+    def _execute(self, session: AgentSession, task: Task) -> None:
+        session.state = AgentState.EXECUTING_TASKS
+        session.current_task_id = task.id
+        if task.status != TaskStatus.IN_PROGRESS:
+            task.status = TaskStatus.IN_PROGRESS
+            self._save(session)
+        self._emit(session, "task_started", task_id=task.id, task_status=task.status)
+        messages = task_messages(session, task, self._max_chars)
+        params: dict[str, Any] = {}
+        if hasattr(self._client, "register_tool") and session.secrets:
+            params["tool_context"] = {k: self._box.decrypt(v) for k, v in session.secrets.items()}
+        token = _journal.set(Journal(self, session, task.id))
+        try:
+            result = self._client.parse(messages, TaskOutcome, **params)
+        except StructuredOutputError as exc:
+            session.token_summary.task_execution.add(None, calls=exc.attempts)
+            task.status = TaskStatus.FAILED
+            task.error = f"the model's reply was unusable: {exc}"
+        else:
+            session.token_summary.task_execution.add(result.usage, calls=_calls(result))
+            outcome: TaskOutcome = result.choices[0].message.parsed
+            task.result = outcome.result
+            if (
+                outcome.status == "needs_human"
+                and outcome.question
+                and self._asks_humans(session)
+                and not task.human_input
+            ):
+                task.status = TaskStatus.PENDING
+                task.human_interaction = HumanInLoopRequest(
+                    interaction_type=HumanInteractionType.QUESTION,
+                    prompt=outcome.question,
+                    task_id=task.id,
+                )
+            elif outcome.status == "failed":
+                task.status = TaskStatus.FAILED
+                task.error = outcome.result
+            else:
+                task.status = TaskStatus.COMPLETED
+        finally:
+            _journal.reset(token)
+        self._save(session)
+        self._emit(session, "task_finished", task_id=task.id, task_status=task.status)
+
+    def _evaluate(self, session: AgentSession, final: type[BaseModel]) -> None:
+        session.state = AgentState.EVALUATING_GOAL
+        self._emit(session, "evaluation_started")
+        model = evaluation_model(final)
+        result = self._llm().parse(evaluation_messages(session, final, self._max_chars), model)
+        session.token_summary.goal_evaluation.add(result.usage, calls=_calls(result))
+        evaluation: Any = result.choices[0].message.parsed
+        session.goal_evaluation = evaluation.goal_evaluation
+        session.final_response = evaluation.final_response.model_dump(mode="json")
+        follow_ups = evaluation.follow_up_tasks
+        if evaluation.goal_evaluation.goal_achieved or not follow_ups:
+            session.state = AgentState.COMPLETED
+        elif session.iterations >= self.max_task_iterations:
+            session.state = AgentState.COMPLETED
+            session.error = f"goal not fully achieved after {session.iterations} iteration(s)"
+        else:
+            session.iterations += 1
+            add_planned_tasks(
+                session,
+                follow_ups,
+                tool_names={name for name, _, _ in self._tool_descriptions()},
+                dialog_options=self.dialog_options,
+                ask_humans=self._asks_humans(session),
+            )
+            session.state = AgentState.EXECUTING_TASKS
+        session.current_task_id = None
+        self._save(session)
+        self._emit(
+            session,
+            "evaluation_finished",
+            message=f"{evaluation.goal_evaluation.completion_percentage}%",
+        )
+
+    def _emit(
+        self,
+        session: AgentSession,
+        kind: str,
+        *,
+        task_id: str | None = None,
+        task_status: TaskStatus | None = None,
+        message: str = "",
+    ) -> None:
+        get_logger().info("agent." + kind, agent_id=session.agent_id, task_id=task_id)
+        if self._on_event is None:
+            return
+        event = AgentEvent(
+            kind=kind,
+            agent_id=session.agent_id,
+            state=session.state,
+            task_id=task_id,
+            task_status=task_status,
+            message=message,
+        )
+        call_tool(functools.partial(self._on_event, event), {})
+
+    def close(self) -> None:
+        """Close the wrapped client."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
+
+def _calls(result: Any) -> int:
+    return int(getattr(result, "llm_calls", None) or 1)
+
+
+def _fallback_task(prompt: str) -> PlannedTask:
+    return PlannedTask(
+        id="t1",
+        title="Answer the request",
+        description=prompt,
+        dependencies=[],
+        tools=[],
+        estimated_complexity=1,
+        human_interaction=None,
+    )
+
+
+def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a tool so that, inside an agent task, each call is journaled and never re-run."""
+
+    @functools.wraps(function)
+    def run(**arguments: Any) -> Any:
+        journal = _journal.get()
+        if journal is None:
+            return call_tool(function, arguments)
+        return journal.call(name, function, arguments)
+
+    return run

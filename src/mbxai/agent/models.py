@@ -1,0 +1,318 @@
+"""The agent's public data model: plans, tasks, human interactions, state and results.
+
+Everything here is a JSON-serialisable Pydantic model (no classes or callables inside),
+so a session can be stored anywhere and resumed in another process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._sessions import AsyncSessionHandler, InMemorySessionHandler, SessionHandler
+
+if TYPE_CHECKING:
+    from .._types import Usage
+
+__all__ = [
+    "AgentEvent",
+    "AgentResponse",
+    "AgentState",
+    "AsyncSessionHandler",
+    "DialogOption",
+    "GoalEvaluation",
+    "HumanInLoopRequest",
+    "HumanInLoopResponse",
+    "HumanInLoopResponseBatch",
+    "HumanInteractionType",
+    "InMemorySessionHandler",
+    "RequirementAnalysis",
+    "SessionHandler",
+    "Task",
+    "TaskStatus",
+    "TodoList",
+    "TokenSummary",
+    "TokenUsage",
+    "ToolAnalysis",
+    "ToolMapping",
+]
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class TaskStatus(StrEnum):
+    """Where a task stands."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_HUMAN = "waiting_for_human"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.SKIPPED, TaskStatus.FAILED)
+
+
+class HumanInteractionType(StrEnum):
+    """What kind of answer a human is asked for."""
+
+    DECISION = "decision"  #: pick one of ``options``
+    QUESTION = "question"  #: free text
+    DIALOG_OPTION = "dialog_option"  #: a UI-handled flow (login, approval...) named by id
+
+
+class AgentState(StrEnum):
+    """The phase a run is in; ``COMPLETED``, ``FAILED`` and ``WAITING_FOR_HUMAN`` end a call."""
+
+    ANALYZING_REQUIREMENTS = "analyzing_requirements"
+    ANALYZING_TOOLS = "analyzing_tools"
+    GENERATING_TODO = "generating_todo"
+    EXECUTING_TASKS = "executing_tasks"
+    WAITING_FOR_HUMAN = "waiting_for_human"
+    EVALUATING_GOAL = "evaluating_goal"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class DialogOption(_Model):
+    """A structured interaction the application's UI knows how to run (OAuth, approval...).
+
+    The agent never runs it: it asks the human (through the UI) to complete it, and the
+    UI sends the result back in :attr:`HumanInLoopResponse.additional_context` as
+    ``key:value`` pairs. Keys listed in ``provides`` (and keys that look like credentials:
+    token, password, secret, key...) are secrets: they are handed to tool parameters of
+    the same name, never shown to the model, and stored only encrypted.
+    """
+
+    id: str
+    title: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    provides: list[str] = Field(
+        default_factory=list, description="Names of the values the UI's response supplies"
+    )
+
+
+class HumanInLoopRequest(_Model):
+    """A question to a human; answer it with a :class:`HumanInLoopResponse` of the same id."""
+
+    id: str = Field(default_factory=lambda: _new_id("hitl"))
+    interaction_type: HumanInteractionType
+    prompt: str
+    options: list[str] = Field(default_factory=list)
+    dialog_option_id: str | None = None
+    dialog_options: list[DialogOption] = Field(default_factory=list)
+    task_id: str | None = None
+    context: str = ""
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The requested dialog option's parameters (for the UI), if any."""
+        for option in self.dialog_options:
+            if option.id == self.dialog_option_id:
+                return dict(option.parameters)
+        return {}
+
+
+class HumanInLoopResponse(_Model):
+    """A human's answer to one :class:`HumanInLoopRequest`."""
+
+    interaction_id: str
+    response_type: HumanInteractionType
+    decision: str | None = None
+    answer: str | None = None
+    dialog_option_id: str | None = None
+    additional_context: str = ""
+
+    def __repr__(self) -> str:
+        # additional_context may carry credentials from a dialog option: never show it.
+        context = "'***'" if self.additional_context else "''"
+        return (
+            f"HumanInLoopResponse(interaction_id={self.interaction_id!r}, "
+            f"response_type={self.response_type.value!r}, decision={self.decision!r}, "
+            f"dialog_option_id={self.dialog_option_id!r}, additional_context={context})"
+        )
+
+    __str__ = __repr__
+
+
+class HumanInLoopResponseBatch(_Model):
+    """Several answers at once, for a run waiting on several requests."""
+
+    responses: list[HumanInLoopResponse]
+
+
+class Task(_Model):
+    """One step of the plan."""
+
+    id: str
+    title: str
+    description: str = ""
+    status: TaskStatus = TaskStatus.PENDING
+    dependencies: list[str] = Field(default_factory=list)
+    tools: list[str] = Field(default_factory=list)
+    estimated_complexity: int = 1
+    human_interaction: HumanInLoopRequest | None = None
+    human_input: str | None = None
+    result: str | None = None
+    error: str | None = None
+    iteration: int = 1
+
+
+class TodoList(_Model):
+    """The plan's tasks in order, with their dependencies and statuses."""
+
+    tasks: list[Task] = Field(default_factory=list)
+
+    def get(self, task_id: str) -> Task | None:
+        return next((task for task in self.tasks if task.id == task_id), None)
+
+    def ready(self) -> list[Task]:
+        """Pending tasks whose dependencies are all finished, in plan order."""
+        finished = {t.id for t in self.tasks if t.status.is_final}
+        known = {t.id for t in self.tasks}
+        return [
+            t
+            for t in self.tasks
+            if t.status in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS)
+            and all(dep in finished or dep not in known for dep in t.dependencies)
+        ]
+
+    @property
+    def is_done(self) -> bool:
+        return all(task.status.is_final for task in self.tasks)
+
+
+class RequirementAnalysis(_Model):
+    """Step 1: what the user wants and how hard it is."""
+
+    goal: str
+    success_criteria: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    complexity_estimate: int = Field(default=1, description="1 (trivial) to 10 (very hard)")
+
+
+class ToolMapping(_Model):
+    tool: str
+    purpose: str
+
+
+class ToolAnalysis(_Model):
+    """Step 2: which tools serve the goal, and what is missing."""
+
+    relevant_tools: list[ToolMapping] = Field(default_factory=list)
+    missing_capabilities: list[str] = Field(default_factory=list)
+
+
+class GoalEvaluation(_Model):
+    """Step 6: was the goal met?"""
+
+    goal_achieved: bool
+    completion_percentage: int = Field(description="0 to 100")
+    feedback: str = ""
+    missing_elements: list[str] = Field(default_factory=list)
+
+
+class TokenUsage(_Model):
+    """Tokens spent by one step (or summed)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost: float = 0.0
+    calls: int = 0
+
+    def add(self, usage: Usage | None, calls: int = 1) -> None:
+        self.calls += calls
+        if usage is not None:
+            self.prompt_tokens += usage.prompt_tokens
+            self.completion_tokens += usage.completion_tokens
+            self.total_tokens += usage.total_tokens
+            self.cost += usage.cost or 0.0
+
+
+class TokenSummary(_Model):
+    """Tokens per step and in total, with the number of LLM calls."""
+
+    planning: TokenUsage = Field(default_factory=TokenUsage)
+    task_execution: TokenUsage = Field(default_factory=TokenUsage)
+    goal_evaluation: TokenUsage = Field(default_factory=TokenUsage)
+
+    @property
+    def total(self) -> TokenUsage:
+        total = TokenUsage()
+        for step in (self.planning, self.task_execution, self.goal_evaluation):
+            total.prompt_tokens += step.prompt_tokens
+            total.completion_tokens += step.completion_tokens
+            total.total_tokens += step.total_tokens
+            total.cost += step.cost
+            total.calls += step.calls
+        return total
+
+    @property
+    def llm_calls(self) -> int:
+        return self.total.calls
+
+
+class AgentEvent(_Model):
+    """A progress event for UIs: a step started or finished, a task changed status."""
+
+    kind: str
+    agent_id: str
+    state: AgentState
+    task_id: str | None = None
+    task_status: TaskStatus | None = None
+    message: str = ""
+
+
+class AgentResponse(_Model):
+    """What one ``agent()`` call returns: the run's state and everything it produced."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    agent_id: str
+    state: AgentState
+    requirement_analysis: RequirementAnalysis | None = None
+    tool_analysis: ToolAnalysis | None = None
+    todo_list: TodoList | None = None
+    current_task: Task | None = None
+    human_interaction_request: HumanInLoopRequest | None = None
+    human_interaction_requests: list[HumanInLoopRequest] = Field(default_factory=list)
+    goal_evaluation: GoalEvaluation | None = None
+    final_response: Any = None
+    token_summary: TokenSummary = Field(default_factory=TokenSummary)
+    error: str | None = None
+
+    @property
+    def llm_calls(self) -> int:
+        """LLM calls spent by this run so far (all ``agent()`` calls of the session)."""
+        return self.token_summary.llm_calls
+
+    def is_complete(self) -> bool:
+        """True when the run finished with a final response."""
+        return self.state == AgentState.COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.state == AgentState.FAILED
+
+    def is_waiting_for_human(self) -> bool:
+        """True while the run waits for :attr:`human_interaction_requests` to be answered."""
+        return self.state == AgentState.WAITING_FOR_HUMAN
+
+    def needs_human_interaction(self) -> bool:
+        """True when a human must answer before the run can go on."""
+        return self.is_waiting_for_human() and bool(self.human_interaction_requests)
+
+    def has_final_response(self) -> bool:
+        return self.final_response is not None

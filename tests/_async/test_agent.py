@@ -1,0 +1,478 @@
+"""The planning agent, on the offline fake. Written once (async), generated for sync."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+from mbxai import (
+    AgentError,
+    AgentEvent,
+    AgentState,
+    AsyncAgentClient,
+    AsyncOpenRouterClient,
+    ConfigurationError,
+    DialogOption,
+    HumanInLoopResponse,
+    HumanInLoopResponseBatch,
+    HumanInteractionType,
+    HumanResponseError,
+    InMemorySessionHandler,
+    SessionConflictError,
+    SessionCorruptError,
+    SessionNotFoundError,
+    TaskStatus,
+)
+from mbxai.testing import FakeModel, FakeRequest, Reply
+
+pytestmark = pytest.mark.anyio
+
+
+class ProjectPlan(BaseModel):
+    project_name: str = Field(description="Name of the project")
+    technologies: list[str] = Field(description="Technologies to be used")
+    phases: list[str] = Field(description="Project phases")
+    estimated_duration: str = Field(description="Estimated duration")
+
+
+PLAN = ProjectPlan(
+    project_name="Shop", technologies=["React"], phases=["build"], estimated_duration="2w"
+)
+
+
+def task(
+    tid: str, title: str, deps: list[str] | None = None, human: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "title": title,
+        "description": f"do {title}",
+        "dependencies": deps or [],
+        "tools": [],
+        "estimated_complexity": 2,
+        "human_interaction": human,
+    }
+
+
+def plan_reply(*tasks: dict[str, Any]) -> Reply:
+    return Reply(
+        content=json.dumps(
+            {
+                "requirement_analysis": {
+                    "goal": "Plan a React app",
+                    "success_criteria": ["a plan exists"],
+                    "constraints": [],
+                    "complexity_estimate": 4,
+                },
+                "tool_analysis": {"relevant_tools": [], "missing_capabilities": []},
+                "tasks": list(tasks),
+            }
+        )
+    )
+
+
+def outcome(result: str, status: str = "completed", question: str | None = None) -> Reply:
+    return Reply(content=json.dumps({"status": status, "result": result, "question": question}))
+
+
+def evaluation(achieved: bool = True, follow_ups: list[dict[str, Any]] | None = None) -> Reply:
+    return Reply(
+        content=json.dumps(
+            {
+                "goal_evaluation": {
+                    "goal_achieved": achieved,
+                    "completion_percentage": 100 if achieved else 50,
+                    "feedback": "good" if achieved else "more needed",
+                    "missing_elements": [],
+                },
+                "final_response": PLAN.model_dump(),
+                "follow_up_tasks": follow_ups or [],
+            }
+        )
+    )
+
+
+def decision(
+    prompt: str = "Deploy to production?", options: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "decision",
+        "prompt": prompt,
+        "options": options or ["proceed", "wait"],
+        "dialog_option_id": None,
+    }
+
+
+def make_agent(fake: FakeModel, **kwargs: Any) -> AsyncAgentClient:
+    client = AsyncOpenRouterClient(
+        token="test-token", transport=fake, retry_initial_delay=0, retry_max_delay=0
+    )
+    return AsyncAgentClient(client, **kwargs)
+
+
+def texts(request: FakeRequest) -> str:
+    return "\n".join(str(m.get("content")) for m in request.messages)
+
+
+async def test_seed_basic_example_on_the_cooperative_fake() -> None:
+    agent = make_agent(FakeModel(), human_in_loop=False)
+    response = await agent.agent(
+        "Create a project plan for a React web application", final_response_structure=ProjectPlan
+    )
+    assert response.state == AgentState.COMPLETED
+    assert response.is_complete()
+    assert response.requirement_analysis is not None
+    assert response.requirement_analysis.goal
+    assert response.todo_list is not None
+    assert response.todo_list.tasks
+    assert all(t.status == TaskStatus.COMPLETED for t in response.todo_list.tasks)
+    assert isinstance(response.final_response, ProjectPlan)
+    assert response.goal_evaluation is not None
+
+
+async def test_two_task_run_costs_four_llm_calls() -> None:
+    fake = FakeModel(
+        [
+            plan_reply(task("t1", "design"), task("t2", "write", ["t1"])),
+            outcome("designed"),
+            outcome("written"),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    agent = make_agent(fake)
+    response = await agent.agent("Plan a shop", ProjectPlan)
+    assert response.is_complete()
+    assert response.final_response == PLAN
+    assert len(fake.requests) == 4
+    assert response.llm_calls == 4
+    assert response.token_summary.total.total_tokens > 0
+    assert [t.status for t in response.todo_list.tasks] == [TaskStatus.COMPLETED] * 2  # type: ignore[union-attr]
+    # the second task sees the first one's result; the evaluation sees both
+    assert "designed" in texts(fake.requests[2])
+    assert "designed" in texts(fake.requests[3])
+    assert "written" in texts(fake.requests[3])
+    # the plan was asked as a strict structured output
+    assert fake.requests[0].json["response_format"]["json_schema"]["strict"] is True
+
+
+async def test_decision_pauses_then_the_task_runs_exactly_once() -> None:
+    fake = FakeModel(
+        [plan_reply(task("t1", "deploy", human=decision())), outcome("deployed"), evaluation()],
+        strict_script=True,
+    )
+    agent = make_agent(fake, human_in_loop=True)
+    response = await agent.agent("Deploy the app", ProjectPlan)
+    assert response.is_waiting_for_human()
+    assert response.needs_human_interaction()
+    assert not response.is_complete()
+    request = response.human_interaction_request
+    assert request is not None
+    assert request.interaction_type == HumanInteractionType.DECISION
+    assert {"proceed", "wait", "skip", "abort"} <= set(request.options)
+    assert len(fake.requests) == 1
+    # asking again without an answer changes nothing and costs nothing
+    again = await agent.agent("Continue processing", ProjectPlan, agent_id=response.agent_id)
+    assert again.is_waiting_for_human()
+    assert len(fake.requests) == 1
+
+    answer = HumanInLoopResponse(
+        interaction_id=request.id, response_type=HumanInteractionType.DECISION, decision="proceed"
+    )
+    done = await agent.agent(
+        "Continue with user input", ProjectPlan, agent_id=response.agent_id, human_response=answer
+    )
+    assert done.is_complete()
+    assert len(fake.requests) == 3
+    assert "Human decision" in texts(fake.requests[1])
+    assert "proceed" in texts(fake.requests[1])
+
+
+async def test_question_answer_reaches_the_task() -> None:
+    question = {
+        "type": "question",
+        "prompt": "Which cloud?",
+        "options": [],
+        "dialog_option_id": None,
+    }
+    fake = FakeModel(
+        [plan_reply(task("t1", "deploy", human=question)), outcome("on AWS"), evaluation()],
+        strict_script=True,
+    )
+    agent = make_agent(fake, human_in_loop=True)
+    response = await agent.agent("Deploy", ProjectPlan)
+    request = response.human_interaction_request
+    assert request is not None
+    assert request.interaction_type == HumanInteractionType.QUESTION
+    answer = HumanInLoopResponse(
+        interaction_id=request.id,
+        response_type=HumanInteractionType.QUESTION,
+        answer="Use AWS for deployment",
+    )
+    done = await agent.agent(
+        "Continue", ProjectPlan, agent_id=response.agent_id, human_response=answer
+    )
+    assert done.is_complete()
+    assert "Use AWS for deployment" in texts(fake.requests[1])
+
+
+async def test_a_task_can_ask_while_running() -> None:
+    fake = FakeModel(
+        [
+            plan_reply(task("t1", "write")),
+            outcome("", status="needs_human", question="Which language?"),
+            outcome("written in Go"),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    agent = make_agent(fake, human_in_loop=True)
+    response = await agent.agent("Write it", ProjectPlan)
+    assert response.is_waiting_for_human()
+    request = response.human_interaction_request
+    assert request is not None
+    assert request.prompt == "Which language?"
+    answer = HumanInLoopResponse(
+        interaction_id=request.id, response_type=HumanInteractionType.QUESTION, answer="Go"
+    )
+    done = await agent.agent(
+        "Continue", ProjectPlan, agent_id=response.agent_id, human_response=answer
+    )
+    assert done.is_complete()
+    assert "Go" in texts(fake.requests[2])
+
+
+async def test_invalid_human_responses_leave_the_session_unchanged() -> None:
+    store = InMemorySessionHandler()
+    fake = FakeModel([plan_reply(task("t1", "deploy", human=decision()))])
+    agent = make_agent(fake, human_in_loop=True, session_handler=store)
+    response = await agent.agent("Deploy", ProjectPlan)
+    request = response.human_interaction_request
+    assert request is not None
+    before = store.get_session(response.agent_id)
+    bad = [
+        HumanInLoopResponse(
+            interaction_id="nope", response_type=HumanInteractionType.DECISION, decision="proceed"
+        ),
+        HumanInLoopResponse(
+            interaction_id=request.id, response_type=HumanInteractionType.QUESTION, answer="x"
+        ),
+        HumanInLoopResponse(
+            interaction_id=request.id, response_type=HumanInteractionType.DECISION, decision="maybe"
+        ),
+    ]
+    for item in bad:
+        with pytest.raises(HumanResponseError):
+            await agent.agent(
+                "Continue", ProjectPlan, agent_id=response.agent_id, human_response=item
+            )
+    with pytest.raises(HumanResponseError):
+        await agent.agent(
+            "Continue", ProjectPlan, agent_id=response.agent_id, human_response="proceed"
+        )  # type: ignore[arg-type]
+    assert store.get_session(response.agent_id) == before
+    assert len(fake.requests) == 1
+
+
+async def test_batch_answers_and_skip() -> None:
+    question = {"type": "question", "prompt": "Budget?", "options": [], "dialog_option_id": None}
+    fake = FakeModel(
+        [
+            plan_reply(
+                task("t1", "deploy", human=decision()), task("t2", "budget", human=question)
+            ),
+            outcome("budget 5k"),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    agent = make_agent(fake, human_in_loop=True)
+    response = await agent.agent("Deploy", ProjectPlan)
+    assert len(response.human_interaction_requests) == 2
+    first, second = response.human_interaction_requests
+    answers = HumanInLoopResponseBatch(
+        responses=[
+            HumanInLoopResponse(
+                interaction_id=first.id,
+                response_type=HumanInteractionType.DECISION,
+                decision="skip",
+            ),
+            HumanInLoopResponse(
+                interaction_id=second.id, response_type=HumanInteractionType.QUESTION, answer="5k"
+            ),
+        ]
+    )
+    done = await agent.agent(
+        "Continue", ProjectPlan, agent_id=response.agent_id, human_response=answers
+    )
+    assert done.is_complete()
+    statuses = {t.title: t.status for t in done.todo_list.tasks}  # type: ignore[union-attr]
+    assert statuses == {"deploy": TaskStatus.SKIPPED, "budget": TaskStatus.COMPLETED}
+    assert len(fake.requests) == 3  # the skipped task never reached the model
+
+
+async def test_a_list_of_answers_works_too_and_abort_fails_the_run() -> None:
+    fake = FakeModel([plan_reply(task("t1", "deploy", human=decision()))], strict_script=True)
+    agent = make_agent(fake, human_in_loop=True, max_task_iterations=1)
+    response = await agent.agent("Deploy", ProjectPlan)
+    request = response.human_interaction_request
+    assert request is not None
+    answer = [
+        HumanInLoopResponse(
+            interaction_id=request.id, response_type=HumanInteractionType.DECISION, decision="abort"
+        )
+    ]
+    failed = await agent.agent(
+        "Continue", ProjectPlan, agent_id=response.agent_id, human_response=answer
+    )
+    assert failed.state == AgentState.FAILED
+    assert failed.error is not None
+    assert "aborted" in failed.error
+    with pytest.raises(AgentError, match="no iterations left"):
+        await agent.agent("Continue processing", ProjectPlan, agent_id=response.agent_id)
+
+
+async def test_resume_from_a_new_agent_sharing_only_the_store() -> None:
+    store = InMemorySessionHandler()
+    fake = FakeModel(
+        [plan_reply(task("t1", "deploy", human=decision())), outcome("deployed"), evaluation()],
+        strict_script=True,
+    )
+    first = make_agent(fake, human_in_loop=True, session_handler=store)
+    response = await first.agent("Deploy", ProjectPlan)
+    request = response.human_interaction_request
+    assert request is not None
+    second = make_agent(fake, human_in_loop=True, session_handler=store)
+    answer = HumanInLoopResponse(
+        interaction_id=request.id, response_type=HumanInteractionType.DECISION, decision="proceed"
+    )
+    done = await second.agent(
+        "Continue", ProjectPlan, agent_id=response.agent_id, human_response=answer
+    )
+    assert done.is_complete()
+    assert done.final_response == PLAN
+    assert await second.list_sessions() == [response.agent_id]
+    info = await second.get_session_info(response.agent_id)
+    assert info is not None
+    assert info["state"] == "completed"
+    assert info["llm_calls"] == 3
+    assert await second.delete_session(response.agent_id) is True
+    assert await second.get_session_info(response.agent_id) is None
+    with pytest.raises(SessionNotFoundError):
+        await second.agent("Continue", ProjectPlan, agent_id=response.agent_id)
+
+
+async def test_session_continuation_builds_on_the_previous_result() -> None:
+    fake = FakeModel(
+        [
+            plan_reply(task("t1", "plan")),
+            outcome("planned"),
+            evaluation(),
+            plan_reply(task("t1", "extend")),
+            outcome("extended"),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    agent = make_agent(fake)
+    first = await agent.agent("Create a microservices architecture", ProjectPlan)
+    second = await agent.agent("Add payments", ProjectPlan, agent_id=first.agent_id)
+    assert second.is_complete()
+    assert second.agent_id == first.agent_id
+    assert "Create a microservices architecture" in texts(
+        fake.requests[3]
+    )  # history in the new plan
+    assert "Shop" in texts(fake.requests[3])  # and the earlier result
+    assert [t.id for t in second.todo_list.tasks] == ["t2"]  # type: ignore[union-attr]
+
+
+async def test_unmet_goal_plans_follow_ups_within_the_iteration_cap() -> None:
+    fake = FakeModel(
+        [
+            plan_reply(task("t1", "draft")),
+            outcome("draft"),
+            evaluation(False, [task("x", "polish")]),
+            outcome("polished"),
+            evaluation(False, [task("y", "more")]),
+        ],
+        strict_script=True,
+    )
+    agent = make_agent(fake, max_task_iterations=2)
+    response = await agent.agent("Write", ProjectPlan)
+    assert response.is_complete()
+    assert [t.title for t in response.todo_list.tasks] == ["draft", "polish"]  # type: ignore[union-attr]
+    assert response.error is not None
+    assert "not fully achieved" in response.error
+    assert len(fake.requests) == 5
+
+
+async def test_concurrent_writer_gets_a_conflict_and_nothing_is_lost() -> None:
+    store = InMemorySessionHandler()
+    fake = FakeModel([plan_reply(task("t1", "deploy", human=decision()))])
+    agent = make_agent(fake, human_in_loop=True, session_handler=store)
+    response = await agent.agent("Deploy", ProjectPlan)
+    request = response.human_interaction_request
+    assert request is not None
+
+    def other_worker_writes_first(req: FakeRequest) -> Reply:
+        data = store.get_session(response.agent_id)
+        assert data is not None
+        data["version"] += 1
+        store.set_session(response.agent_id, data)
+        return outcome("deployed")
+
+    fake.add(other_worker_writes_first)
+    answer = HumanInLoopResponse(
+        interaction_id=request.id, response_type=HumanInteractionType.DECISION, decision="proceed"
+    )
+    with pytest.raises(SessionConflictError) as info:
+        await agent.agent(
+            "Continue", ProjectPlan, agent_id=response.agent_id, human_response=answer
+        )
+    assert info.value.expected_version is not None
+    assert info.value.actual_version == info.value.expected_version + 1
+
+
+async def test_corrupt_record_names_the_session() -> None:
+    store = InMemorySessionHandler()
+    store.set_session("broken", {"version": 1, "state": "nonsense"})
+    agent = make_agent(FakeModel(), session_handler=store)
+    with pytest.raises(SessionCorruptError, match="broken"):
+        await agent.agent("Continue", ProjectPlan, agent_id="broken")
+
+
+async def test_events_report_progress() -> None:
+    events: list[AgentEvent] = []
+    fake = FakeModel([plan_reply(task("t1", "a")), outcome("done"), evaluation()])
+    agent = make_agent(fake, on_event=events.append)
+    await agent.agent("Go", ProjectPlan)
+    kinds = [e.kind for e in events]
+    assert kinds == [
+        "run_started",
+        "planning_started",
+        "planning_finished",
+        "task_started",
+        "task_finished",
+        "evaluation_started",
+        "evaluation_finished",
+        "run_finished",
+    ]
+    assert events[4].task_status == TaskStatus.COMPLETED
+
+
+async def test_bad_arguments_are_named() -> None:
+    agent = make_agent(FakeModel())
+    with pytest.raises(ConfigurationError, match="final_response_structure"):
+        await agent.agent("x", dict)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="cannot take tools"):
+        agent.register_tool("t", "d", lambda: 1)
+    with pytest.raises(ConfigurationError, match="unique"):
+        make_agent(
+            FakeModel(),
+            dialog_options=[DialogOption(id="a", title="A"), DialogOption(id="a", title="B")],
+        )
+    with pytest.raises(ConfigurationError, match="ai_client"):
+        AsyncAgentClient(object())
