@@ -140,6 +140,7 @@ class AgentSession(BaseModel):
     prompt: str
     final_response_type: str = ""
     turns: list[Turn] = Field(default_factory=list)
+    turns_dropped: int = 0
     requirement_analysis: RequirementAnalysis | None = None
     tool_analysis: ToolAnalysis | None = None
     todo_list: TodoList | None = None
@@ -208,13 +209,30 @@ def _history(session: AgentSession) -> str:
         lines.append(f"- Request: {turn.prompt}")
         if turn.final_response is not None:
             lines.append(
-                f"  Result: {_clip(pydantic_core.to_json(turn.final_response).decode(), 1500)}"
+                f"  Result: {clip(pydantic_core.to_json(turn.final_response).decode(), 1500)}"
             )
     return "\n".join(lines) + "\n\n"
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 15] + " ...(truncated)"
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying so."""
+    return text if len(text) <= limit else text[: max(0, limit - 15)] + " ...(truncated)"
+
+
+MAX_HUMAN_LOG = 100
+
+
+def compact_turns(session: AgentSession, max_turns: int) -> None:
+    """Drop the oldest remembered requests beyond ``max_turns``."""
+    excess = len(session.turns) - max_turns
+    if excess > 0:
+        del session.turns[:excess]
+        session.turns_dropped += excess
+
+
+def forget_journal(session: AgentSession, task_id: str) -> None:
+    """Drop the tool-call journal of a finished task: it will never be re-run."""
+    session.journal = [entry for entry in session.journal if entry.task_id != task_id]
 
 
 def plan_messages(
@@ -267,7 +285,7 @@ def task_messages(session: AgentSession, task: Task, max_chars: int) -> list[dic
                 if t.status == TaskStatus.COMPLETED
                 else f"({t.status.value}) {t.error or ''}"
             )
-            lines.append(f"- {t.id} {t.title}: {_clip(outcome or '', max_chars)}")
+            lines.append(f"- {t.id} {t.title}: {clip(outcome or '', max_chars)}")
     lines.append(f"Your task ({task.id}): {task.title}. {task.description}")
     if task.tools:
         lines.append(f"Suggested tools: {', '.join(task.tools)}.")
@@ -296,7 +314,7 @@ def evaluation_messages(
         outcome = (
             t.result if t.status == TaskStatus.COMPLETED else f"({t.status.value}) {t.error or ''}"
         )
-        lines.append(f"- {t.id} {t.title}: {_clip(outcome or '', max_chars)}")
+        lines.append(f"- {t.id} {t.title}: {clip(outcome or '', max_chars)}")
     lines.append(
         f"Judge whether the goal is achieved, give the final answer as {final.__name__}, "
         "and list follow-up tasks only if the goal is not achieved."
@@ -527,6 +545,7 @@ def apply_responses(
             if task.status == TaskStatus.WAITING_FOR_HUMAN:
                 task.status = TaskStatus.PENDING
         session.human_log.append(entry)
+    del session.human_log[:-MAX_HUMAN_LOG]
     session.pending_requests = list(pending.values())
 
 

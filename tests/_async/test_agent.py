@@ -476,3 +476,22 @@ async def test_bad_arguments_are_named() -> None:
         )
     with pytest.raises(ConfigurationError, match="ai_client"):
         AsyncAgentClient(object())
+
+
+async def test_long_lived_sessions_stay_bounded() -> None:
+    store = InMemorySessionHandler()
+    script: list[Any] = []
+    for i in range(4):
+        script += [plan_reply(task("t1", f"step {i}")), outcome("x" * 10_000), evaluation()]
+    agent = make_agent(
+        FakeModel(script, strict_script=True), session_handler=store, max_turns=2, max_result_chars=100
+    )
+    response = await agent.agent("turn 0", ProjectPlan)
+    for i in range(1, 4):
+        response = await agent.agent(f"turn {i}", ProjectPlan, agent_id=response.agent_id)
+    assert response.is_complete()
+    data = store.get_session(response.agent_id)
+    assert data is not None
+    assert [t["prompt"] for t in data["turns"]] == ["turn 1", "turn 2"]
+    assert data["turns_dropped"] == 1
+    assert len(json.dumps(data)) < 10_000  # the 10 kB task results were clipped

@@ -23,9 +23,12 @@ from .._agent import (
     apply_responses,
     build_response,
     check_responses,
+    clip,
+    compact_turns,
     dialog_request,
     evaluation_messages,
     evaluation_model,
+    forget_journal,
     is_secret_name,
     journal_key,
     normalize_responses,
@@ -114,7 +117,9 @@ class AsyncAgentClient:
         secret_key: Key for encrypting dialog-option secrets at rest (default:
             ``MBXAI_SECRET_KEY``, else a per-process key).
         on_event: Called with an :class:`AgentEvent` at each step (sync or async).
-        max_result_chars: Longest task result passed on to later prompts.
+        max_result_chars: Longest task result kept and passed on to later prompts.
+        max_turns: Earlier requests a continued session remembers; older ones are
+            dropped, so a long-lived session does not grow without bound.
     """
 
     def __init__(
@@ -128,12 +133,15 @@ class AsyncAgentClient:
         secret_key: str | bytes | None = None,
         on_event: Callable[[AgentEvent], Any] | None = None,
         max_result_chars: int = 4000,
+        max_turns: int = 20,
     ) -> None:
         if not callable(getattr(ai_client, "parse", None)):
             raise ConfigurationError(
                 f"ai_client must be an mbxai client with parse() (OpenRouter, Tool or MCP client), "
                 f"got {type(ai_client).__name__}"
             )
+        if not isinstance(max_turns, int) or max_turns < 0:
+            raise ConfigurationError(f"max_turns must be an int >= 0, got {max_turns!r}")
         if not isinstance(max_task_iterations, int) or max_task_iterations < 1:
             raise ConfigurationError(
                 f"max_task_iterations must be an int >= 1, got {max_task_iterations!r}"
@@ -165,6 +173,7 @@ class AsyncAgentClient:
         self._box = SecretBox(secret_key)
         self._on_event = on_event
         self._max_chars = max_result_chars
+        self._max_turns = max_turns
         self._secret_params: set[str] = set()
         self._tool_secrets: dict[str, list[str]] = {}
 
@@ -360,6 +369,7 @@ class AsyncAgentClient:
                 goal_evaluation=session.goal_evaluation,
             )
         )
+        compact_turns(session, self._max_turns)
         session.prompt = prompt
         session.state = AgentState.ANALYZING_REQUIREMENTS
         session.requirement_analysis = None
@@ -526,7 +536,7 @@ class AsyncAgentClient:
         else:
             session.token_summary.task_execution.add(result.usage, calls=_calls(result))
             outcome: TaskOutcome = result.choices[0].message.parsed
-            task.result = outcome.result
+            task.result = clip(outcome.result, self._max_chars)
             if (
                 outcome.status == "needs_human"
                 and outcome.question
@@ -546,6 +556,8 @@ class AsyncAgentClient:
                 task.status = TaskStatus.COMPLETED
         finally:
             _journal.reset(token)
+        if task.status == TaskStatus.COMPLETED:
+            forget_journal(session, task.id)  # only an unfinished task can be re-run
         await self._save(session)
         await self._emit(session, "task_finished", task_id=task.id, task_status=task.status)
 
