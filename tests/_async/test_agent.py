@@ -484,7 +484,10 @@ async def test_long_lived_sessions_stay_bounded() -> None:
     for i in range(4):
         script += [plan_reply(task("t1", f"step {i}")), outcome("x" * 10_000), evaluation()]
     agent = make_agent(
-        FakeModel(script, strict_script=True), session_handler=store, max_turns=2, max_result_chars=100
+        FakeModel(script, strict_script=True),
+        session_handler=store,
+        max_turns=2,
+        max_result_chars=100,
     )
     response = await agent.agent("turn 0", ProjectPlan)
     for i in range(1, 4):
@@ -495,3 +498,15 @@ async def test_long_lived_sessions_stay_bounded() -> None:
     assert [t["prompt"] for t in data["turns"]] == ["turn 1", "turn 2"]
     assert data["turns_dropped"] == 1
     assert len(json.dumps(data)) < 10_000  # the 10 kB task results were clipped
+
+
+async def test_jupyter_rendering_shows_state_tasks_and_requests() -> None:
+    fake = FakeModel([plan_reply(task("t1", "a <b>", human=decision())), outcome("done")])
+    agent = make_agent(fake, human_in_loop=True)
+    response = await agent.agent("Go", ProjectPlan)
+    html = response._repr_html_()
+    assert "waiting_for_human" in html
+    assert "<table" in html
+    assert "a &lt;b&gt;" in html
+    assert "Deploy to production?" in html
+    assert "1 LLM calls" in html

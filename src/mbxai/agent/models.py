@@ -316,3 +316,64 @@ class AgentResponse(_Model):
 
     def has_final_response(self) -> bool:
         return self.final_response is not None
+
+    def _repr_html_(self) -> str:
+        """Jupyter rendering: state, the todo list as a table, pending requests, tokens."""
+        from html import escape
+
+        colors = {
+            TaskStatus.COMPLETED: "#1a7f37",
+            TaskStatus.FAILED: "#cf222e",
+            TaskStatus.SKIPPED: "#6e7781",
+            TaskStatus.WAITING_FOR_HUMAN: "#9a6700",
+            TaskStatus.IN_PROGRESS: "#0969da",
+            TaskStatus.PENDING: "#57606a",
+        }
+        parts = [
+            '<div class="mbxai-agent-response" style="font-family:sans-serif">',
+            f"<b>Agent</b> <code>{escape(self.agent_id)}</code> &middot; state "
+            f"<b>{escape(self.state.value)}</b>",
+        ]
+        if self.requirement_analysis is not None:
+            parts.append(f"<div>Goal: {escape(self.requirement_analysis.goal)}</div>")
+        if self.todo_list and self.todo_list.tasks:
+            parts.append(
+                '<table style="border-collapse:collapse;margin:6px 0"><tr>'
+                + "".join(
+                    f'<th style="text-align:left;padding:2px 8px;border-bottom:1px solid #ccc">{h}</th>'
+                    for h in ("id", "task", "status", "depends on", "result")
+                )
+                + "</tr>"
+            )
+            for task in self.todo_list.tasks:
+                result = task.result or task.error or ""
+                short = result if len(result) <= 120 else result[:117] + "..."
+                parts.append(
+                    "<tr>"
+                    f'<td style="padding:2px 8px">{escape(task.id)}</td>'
+                    f'<td style="padding:2px 8px">{escape(task.title)}</td>'
+                    f'<td style="padding:2px 8px;color:{colors[task.status]}"><b>{escape(task.status.value)}</b></td>'
+                    f'<td style="padding:2px 8px">{escape(", ".join(task.dependencies))}</td>'
+                    f'<td style="padding:2px 8px">{escape(short)}</td>'
+                    "</tr>"
+                )
+            parts.append("</table>")
+        for request in self.human_interaction_requests:
+            options = f" (options: {escape(', '.join(request.options))})" if request.options else ""
+            parts.append(
+                f"<div>&#9995; waiting for a human ({escape(request.interaction_type.value)}, "
+                f"id <code>{escape(request.id)}</code>): {escape(request.prompt)}{options}</div>"
+            )
+        if self.goal_evaluation is not None:
+            parts.append(
+                f"<div>Goal achievement: {self.goal_evaluation.completion_percentage}% "
+                f"&middot; {escape(self.goal_evaluation.feedback)}</div>"
+            )
+        if self.error:
+            parts.append(f'<div style="color:#cf222e">{escape(self.error)}</div>')
+        total = self.token_summary.total
+        parts.append(
+            f"<div style='color:#57606a'>{total.calls} LLM calls &middot; {total.total_tokens} tokens "
+            f"({total.prompt_tokens} prompt, {total.completion_tokens} completion)</div></div>"
+        )
+        return "".join(parts)

@@ -1,0 +1,156 @@
+"""The agent's pure logic: human-response checking and delivery, under arbitrary input."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from mbxai import HumanResponseError
+from mbxai._agent import (
+    AgentSession,
+    PlannedHuman,
+    PlannedTask,
+    add_planned_tasks,
+    apply_responses,
+    check_responses,
+    journal_key,
+    parse_pairs,
+)
+from mbxai._secrets import SecretBox
+from mbxai.agent.models import (
+    AgentState,
+    DialogOption,
+    HumanInLoopResponse,
+    HumanInteractionType,
+    TaskStatus,
+)
+
+
+class Final(BaseModel):
+    text: str
+
+
+OPTION = DialogOption(id="jira_auth", title="Jira", provides=["auth_token"])
+
+
+def waiting_session(kind: str) -> AgentSession:
+    session = AgentSession.new("goal", Final)
+    human = PlannedHuman(
+        type=kind,  # type: ignore[arg-type]
+        prompt="?",
+        options=["blue", "green"],
+        dialog_option_id="jira_auth" if kind == "dialog_option" else None,
+    )
+    planned = PlannedTask(
+        id="a",
+        title="t",
+        description="d",
+        dependencies=["a", "missing"],
+        tools=["unknown"],
+        estimated_complexity=99,
+        human_interaction=human,
+    )
+    (task,) = add_planned_tasks(
+        session, [planned], tool_names=set(), dialog_options=[OPTION], ask_humans=True
+    )
+    assert task.dependencies == []  # self and unknown dependencies dropped
+    assert task.tools == []
+    assert task.estimated_complexity == 10
+    assert task.human_interaction is not None
+    session.pending_requests = [task.human_interaction]
+    session.state = AgentState.WAITING_FOR_HUMAN
+    return session
+
+
+def test_parse_pairs_like_the_seed() -> None:
+    assert parse_pairs("auth_token:abc123") == ({"auth_token": "abc123"}, "")
+    assert parse_pairs("username:demo,password:demo123") == (
+        {"username": "demo", "password": "demo123"},
+        "",
+    )
+    assert parse_pairs("approved_by:john.doe@company.com") == (
+        {"approved_by": "john.doe@company.com"},
+        "",
+    )
+    assert parse_pairs("just some words") == ({}, "just some words")
+    assert parse_pairs("") == ({}, "")
+
+
+def test_dialog_secrets_are_encrypted_and_kept_out_of_prompts() -> None:
+    session = waiting_session("dialog_option")
+    box = SecretBox("application-key")
+    request = session.pending_requests[0]
+    response = HumanInLoopResponse(
+        interaction_id=request.id,
+        response_type=HumanInteractionType.DIALOG_OPTION,
+        dialog_option_id="jira_auth",
+        additional_context="auth_token:oauth_token_abc123,site:acme",
+    )
+    check_responses(session, [response])
+    apply_responses(
+        session, [response], declared_secrets=set(), dialog_options=[OPTION], encrypt=box.encrypt
+    )
+    assert "oauth_token_abc123" not in session.model_dump_json()
+    assert box.decrypt(session.secrets["auth_token"]) == "oauth_token_abc123"
+    task = session.todo_list.tasks[0]  # type: ignore[union-attr]
+    assert task.human_input is not None
+    assert "site=acme" in task.human_input
+    assert "auth_token" in task.human_input
+    assert "oauth_token_abc123" not in repr(response)
+    assert task.status == TaskStatus.PENDING
+
+
+def test_journal_keys_hide_arguments() -> None:
+    key = journal_key("t1", "fetch", {"auth_token": "s3cret-value"})
+    assert "s3cret" not in key
+    assert key == journal_key("t1", "fetch", {"auth_token": "s3cret-value"})
+    assert key != journal_key("t2", "fetch", {"auth_token": "s3cret-value"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(["decision", "question", "dialog_option"]),
+    response_type=st.sampled_from(list(HumanInteractionType)),
+    interaction=st.one_of(st.just("REAL"), st.text(max_size=20)),
+    decision=st.one_of(
+        st.none(), st.sampled_from(["blue", "proceed", "SKIP", "abort"]), st.text(max_size=30)
+    ),
+    answer=st.one_of(st.none(), st.text(max_size=200)),
+    context=st.text(max_size=300),
+    option_id=st.one_of(st.none(), st.just("jira_auth"), st.text(max_size=10)),
+)
+def test_arbitrary_human_responses_never_crash(
+    kind: str,
+    response_type: HumanInteractionType,
+    interaction: str,
+    decision: str | None,
+    answer: str | None,
+    context: str,
+    option_id: str | None,
+) -> None:
+    session = waiting_session(kind)
+    request = session.pending_requests[0]
+    response = HumanInLoopResponse(
+        interaction_id=request.id if interaction == "REAL" else interaction,
+        response_type=response_type,
+        decision=decision,
+        answer=answer,
+        dialog_option_id=option_id,
+        additional_context=context,
+    )
+    before = session.model_dump()
+    try:
+        check_responses(session, [response])
+    except HumanResponseError:
+        assert session.model_dump() == before  # rejected: nothing changed
+        return
+    apply_responses(
+        session,
+        [response],
+        declared_secrets=set(),
+        dialog_options=[OPTION],
+        encrypt=lambda v: "enc",
+    )
+    assert session.pending_requests == []
+    AgentSession.model_validate_json(session.model_dump_json())  # still a valid, storable record
