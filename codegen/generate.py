@@ -44,6 +44,7 @@ RENAMES = {
     "aclose": "close",
     "aread": "read",
     "aiter_lines": "iter_lines",
+    "aiter_bytes": "iter_bytes",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
 }

@@ -28,12 +28,23 @@ from ._errors import (
 )
 from ._logging import register_secret
 from ._registry import DEFAULT_MODEL, OpenRouterModel, resolve_model
-from ._retry import parse_retry_after, should_retry_header
+from ._retry import RetryPolicy, parse_retry_after, should_retry_header
 from ._sse import ServerSentEvent
 from ._types import ChatCompletion, ChatCompletionChunk
 from ._version import __version__
 
-__all__ = ["DONE", "ClientConfig", "build_chat_body", "decode_completion", "decode_event"]
+__all__ = [
+    "DONE",
+    "ClientConfig",
+    "api_error",
+    "build_chat_body",
+    "check_base_url",
+    "check_retry_settings",
+    "decode_completion",
+    "decode_event",
+    "http_timeout",
+    "retry_options",
+]
 
 DEFAULT_BASE_URL: Final = "https://openrouter.ai/api/v1"
 DEFAULT_HEADERS: Final[Mapping[str, str]] = {
@@ -118,38 +129,24 @@ class ClientConfig:
         if token is not None and not isinstance(token, str):
             raise ConfigurationError(f"token must be a string, got {type(token).__name__}")
         token = token.strip() if token else None
-        url = (base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise ConfigurationError(f"base_url is not a valid URL: {url!r}") from exc
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
-        if token is None and parsed.host == "openrouter.ai":
+        url = check_base_url(base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL)
+        if token is None and httpx.URL(url).host == "openrouter.ai":
             raise ConfigurationError(
                 "no OpenRouter API key: pass token=... or set OPENROUTER_API_KEY "
                 "(or point base_url / OPENROUTER_BASE_URL at an endpoint that needs none)"
             )
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        check_retry_settings(
+            max_retries=max_retries,
+            retry_initial_delay=retry_initial_delay,
+            retry_max_delay=retry_max_delay,
+            max_retry_after=max_retry_after,
+        )
         if (
             not isinstance(parse_retries, int)
             or isinstance(parse_retries, bool)
             or parse_retries < 0
         ):
             raise ConfigurationError(f"parse_retries must be an int >= 0, got {parse_retries!r}")
-        for name, value in (
-            ("retry_initial_delay", retry_initial_delay),
-            ("retry_max_delay", retry_max_delay),
-            ("max_retry_after", max_retry_after),
-        ):
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise ConfigurationError(f"{name} must be a number >= 0, got {value!r}")
-        if retry_max_delay < retry_initial_delay:
-            raise ConfigurationError(
-                f"retry_max_delay ({retry_max_delay}) must be >= retry_initial_delay "
-                f"({retry_initial_delay})"
-            )
         headers = dict(DEFAULT_HEADERS)
         for key, header in (default_headers or {}).items():
             if key.lower() == "authorization":
@@ -158,27 +155,91 @@ class ClientConfig:
                 headers.pop(key, None)
             else:
                 headers[key] = header
-        if isinstance(timeout, httpx.Timeout):
-            http_timeout = timeout
-        elif timeout is None or (isinstance(timeout, int | float) and timeout > 0):
-            http_timeout = httpx.Timeout(timeout, connect=min(timeout or 10.0, 10.0))
-        else:
-            raise ConfigurationError(
-                f"timeout must be seconds > 0, an httpx.Timeout or None, got {timeout!r}"
-            )
         register_secret(token)
         return cls(
             token=SecretStr(token) if token else None,
             base_url=url,
             model=resolve_model(model) if model is not None else DEFAULT_MODEL,
             headers=headers,
-            timeout=http_timeout,
+            timeout=http_timeout(timeout),
             max_retries=max_retries,
             retry_initial_delay=float(retry_initial_delay),
             retry_max_delay=float(retry_max_delay),
             max_retry_after=float(max_retry_after),
             parse_retries=parse_retries,
         )
+
+
+# -- checks and settings shared by every client (chat, images) ---------------------------
+
+
+def check_base_url(url: str) -> str:
+    """``url`` without its trailing slash, checked to be an http(s) URL with a host."""
+    url = url.rstrip("/") if isinstance(url, str) else url
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"base_url is not a valid URL: {url!r}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    return url
+
+
+def check_retry_settings(
+    *,
+    max_retries: int,
+    retry_initial_delay: float,
+    retry_max_delay: float,
+    max_retry_after: float,
+) -> None:
+    """Check the retry arguments every client takes, naming the one that is wrong."""
+    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    for name, value in (
+        ("retry_initial_delay", retry_initial_delay),
+        ("retry_max_delay", retry_max_delay),
+        ("max_retry_after", max_retry_after),
+    ):
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigurationError(f"{name} must be a number >= 0, got {value!r}")
+    if retry_max_delay < retry_initial_delay:
+        raise ConfigurationError(
+            f"retry_max_delay ({retry_max_delay}) must be >= retry_initial_delay "
+            f"({retry_initial_delay})"
+        )
+
+
+def http_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """The ``httpx.Timeout`` for a ``timeout=`` argument (connecting never waits over 10 s)."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None or (isinstance(timeout, int | float) and timeout > 0):
+        return httpx.Timeout(timeout, connect=min(timeout or 10.0, 10.0))
+    raise ConfigurationError(
+        f"timeout must be seconds > 0, an httpx.Timeout or None, got {timeout!r}"
+    )
+
+
+def retry_options(
+    *,
+    max_retries: int,
+    retry_initial_delay: float,
+    retry_max_delay: float,
+    max_retry_after: float,
+) -> dict[str, Any]:
+    """Keyword arguments for ``stamina.retry_context``: mbxai's retry policy and backoff.
+
+    ``max_retries`` counts retries after the first attempt; jitter is as large as the
+    first delay, and a server's ``Retry-After`` (capped) replaces the backoff.
+    """
+    return {
+        "on": RetryPolicy(max_retry_after),
+        "attempts": max_retries + 1,
+        "timeout": None,
+        "wait_initial": retry_initial_delay,
+        "wait_max": retry_max_delay,
+        "wait_jitter": retry_initial_delay,
+    }
 
 
 def _message_param(index: int, message: Any) -> Any:

@@ -12,9 +12,11 @@ owns a loop, so the sync API also works inside Jupyter or any running loop.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextvars
 import inspect
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,15 +30,21 @@ import anyio.from_thread
 import anyio.to_thread
 
 __all__ = [
+    "AsyncEvent",
     "AsyncLock",
+    "Event",
     "Lock",
     "async_call_blocking",
     "async_call_tool",
+    "async_ensure_asyncio",
     "async_gather",
+    "async_getaddrinfo",
     "async_sleep",
     "call_blocking",
     "call_tool",
+    "ensure_asyncio",
     "gather",
+    "getaddrinfo",
     "run_coroutine_blocking",
     "sleep",
 ]
@@ -99,6 +107,49 @@ class Lock:
         self._lock.release()
 
 
+# -- events ------------------------------------------------------------------------------
+
+
+class AsyncEvent:
+    """A flag tasks can wait for until it is set (anyio: asyncio and trio)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the flag is set; ``False`` if ``timeout`` seconds passed first."""
+        with anyio.move_on_after(timeout):
+            await self._event.wait()
+        return self._event.is_set()
+
+
+class Event:
+    """A thread event with the same shape as :class:`AsyncEvent`."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the flag is set; ``False`` if ``timeout`` seconds passed first."""
+        return self._event.wait(timeout)
+
+
 # -- blocking work ----------------------------------------------------------------------
 
 
@@ -110,6 +161,29 @@ async def async_call_blocking(fn: Callable[..., T], *args: Any) -> T:
 def call_blocking(fn: Callable[..., T], *args: Any) -> T:
     """Sync twin of :func:`async_call_blocking`: the caller's thread may block, so just call."""
     return fn(*args)
+
+
+# -- asyncio-only client libraries --------------------------------------------------------
+
+
+def async_ensure_asyncio(what: str) -> None:
+    """Fail clearly when code built on an asyncio-only library (redis.asyncio, SQLAlchemy's
+    asyncio extension) runs on another event loop such as trio."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{what} runs on asyncio only (its client library does); on trio use its sync "
+            f"twin (the same name without 'Async'): AsyncAgentClient calls a sync session "
+            f"handler in worker threads"
+        ) from None
+
+
+def ensure_asyncio(what: str) -> None:
+    """Sync twin of :func:`async_ensure_asyncio`: sync code uses the sync client libraries,
+    which need no event loop, so there is nothing to check."""
 
 
 # -- calling user functions that may be sync or async ------------------------------------
@@ -201,3 +275,21 @@ def run_coroutine_blocking(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs
         return await fn(*args, **kwargs)
 
     return _get_portal().call(call)
+
+
+# -- name resolution ---------------------------------------------------------------------
+
+
+async def async_getaddrinfo(host: str, port: int) -> list[str]:
+    """The IP addresses ``host`` resolves to, looked up without blocking the event loop.
+
+    Raises ``OSError`` (``socket.gaierror``) when the name does not resolve.
+    """
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def getaddrinfo(host: str, port: int) -> list[str]:
+    """Sync twin of :func:`async_getaddrinfo` (``socket.getaddrinfo`` in the caller's thread)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
