@@ -4,7 +4,14 @@ Every client exists twice with the same API: ``AsyncX`` (hand-written, for ``awa
 and ``X`` (generated from it, for plain calls, safe inside Jupyter and running loops).
 """
 
-from ._async import AsyncAgentClient, AsyncOpenRouterClient, AsyncStream
+from ._async import (
+    AsyncAgentClient,
+    AsyncImageClient,
+    AsyncOpenRouterClient,
+    AsyncStream,
+    AsyncToolClient,
+    AsyncToolStream,
+)
 from ._errors import (
     AgentError,
     AuthenticationError,
@@ -25,15 +32,20 @@ from ._errors import (
     SessionNotFoundError,
     StreamError,
     StructuredOutputError,
+    ToolLoopLimitError,
 )
+from ._images import GeneratedImage, ImageResponse, ImageUsage
 from ._registry import OpenRouterModel, list_models, register_model
-from ._sync import AgentClient, OpenRouterClient, Stream
+from ._sync import AgentClient, ImageClient, OpenRouterClient, Stream, ToolClient, ToolStream
+from ._tools import Tool
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
     ParsedChatCompletion,
+    ParsedToolChatCompletion,
     ToolCall,
+    ToolChatCompletion,
     Usage,
 )
 from ._version import __version__
@@ -66,9 +78,12 @@ __all__ = [
     "AgentResponse",
     "AgentState",
     "AsyncAgentClient",
+    "AsyncImageClient",
     "AsyncOpenRouterClient",
     "AsyncSessionHandler",
     "AsyncStream",
+    "AsyncToolClient",
+    "AsyncToolStream",
     "AuthenticationError",
     "BadRequestError",
     "ChatCompletion",
@@ -77,12 +92,16 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "DialogOption",
+    "GeneratedImage",
     "GoalEvaluation",
     "HumanInLoopRequest",
     "HumanInLoopResponse",
     "HumanInLoopResponseBatch",
     "HumanInteractionType",
     "HumanResponseError",
+    "ImageClient",
+    "ImageResponse",
+    "ImageUsage",
     "InMemorySessionHandler",
     "InternalServerError",
     "MBXAIError",
@@ -93,6 +112,7 @@ __all__ = [
     "OpenRouterModel",
     "OpenRouterTimeoutError",
     "ParsedChatCompletion",
+    "ParsedToolChatCompletion",
     "PermissionDeniedError",
     "RateLimitError",
     "RequirementAnalysis",
@@ -108,8 +128,13 @@ __all__ = [
     "TodoList",
     "TokenSummary",
     "TokenUsage",
+    "Tool",
     "ToolAnalysis",
     "ToolCall",
+    "ToolChatCompletion",
+    "ToolClient",
+    "ToolLoopLimitError",
+    "ToolStream",
     "Usage",
     "__version__",
     "list_models",

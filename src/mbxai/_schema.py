@@ -15,9 +15,19 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, StructuredOutputError
+from ._logging import get_logger, is_debug
+from ._types import ChatCompletion
 
-__all__ = ["ResponseFormat", "extract_json", "response_format_for", "strict_schema"]
+__all__ = [
+    "Reask",
+    "ResponseFormat",
+    "StructuredReplies",
+    "extract_json",
+    "reask_messages",
+    "response_format_for",
+    "strict_schema",
+]
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 _SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
@@ -124,3 +134,75 @@ def validation_feedback(error: ValidationError | ValueError) -> str:
             lines.append(f"- {where}: {item['msg']}")
         return "\n".join(lines)
     return f"- {error}"
+
+
+def reask_messages(raw: str | None, error: ValidationError) -> list[dict[str, Any]]:
+    """The messages that show the model its rejected reply and ask for a corrected one."""
+    return [
+        {"role": "assistant", "content": raw or ""},
+        {
+            "role": "user",
+            "content": "Your reply did not match the required JSON schema:\n"
+            f"{validation_feedback(error)}\n"
+            "Reply again with only the corrected JSON object.",
+        },
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Reask:
+    """A rejected structured reply: send :attr:`messages` and ask again."""
+
+    messages: list[dict[str, Any]]
+
+
+class StructuredReplies:
+    """Checks the replies of one ``parse`` call against its response format.
+
+    Shared by every client's ``parse``: :meth:`check` validates a reply, answers a
+    :class:`Reask` while attempts remain, and raises :class:`StructuredOutputError` (with
+    the raw output) on a refusal, an empty reply, or the last invalid one.
+    """
+
+    __slots__ = ("attempt", "attempts", "format", "response_format")
+
+    def __init__(self, response_format: type[Any], parse_retries: int) -> None:
+        self.format = response_format_for(response_format)
+        self.response_format = response_format
+        self.attempts = parse_retries + 1
+        self.attempt = 0
+
+    def check(self, completion: ChatCompletion) -> BaseModel | Reask:
+        """The validated object of ``completion``'s first choice, or a :class:`Reask`."""
+        self.attempt += 1
+        if not completion.choices:
+            raise StructuredOutputError(
+                "the endpoint returned no choices",
+                raw_output=None,
+                response_format=self.response_format,
+            )
+        message = completion.choices[0].message
+        if message.refusal:
+            raise StructuredOutputError(
+                f"the model refused: {message.refusal}",
+                raw_output=message.refusal,
+                response_format=self.response_format,
+                attempts=self.attempt,
+            )
+        raw = message.content
+        try:
+            return self.format.validate(raw or "")
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if is_debug():
+                get_logger().debug("parse.invalid", attempt=self.attempt, errors=len(errors))
+            if self.attempt < self.attempts:
+                return Reask(reask_messages(raw, exc))
+            raise StructuredOutputError(
+                f"the model's reply did not validate as {self.response_format.__name__} "
+                f"after {self.attempts} attempt(s)",
+                raw_output=raw,
+                errors=errors,
+                response_format=self.response_format,
+                attempts=self.attempts,
+            ) from None

@@ -26,8 +26,10 @@ __all__ = [
     "ParsedChatCompletion",
     "ParsedChatCompletionMessage",
     "ParsedChoice",
+    "ParsedToolChatCompletion",
     "PromptTokensDetails",
     "ToolCall",
+    "ToolChatCompletion",
     "Usage",
 ]
 
@@ -207,3 +209,29 @@ class ChatCompletionChunk(_Model):
     model: str = ""
     choices: list[ChunkChoice] = Field(default_factory=list)
     usage: Usage | None = None
+
+
+class ToolChatCompletion(ChatCompletion):
+    """The final completion of a tool client's loop.
+
+    ``usage`` is summed over every request of the loop; ``transcript`` holds the whole
+    conversation (the caller's messages, each assistant reply, each tool result, the final
+    reply) as message dicts that can be sent again.
+    """
+
+    transcript: list[dict[str, Any]] = Field(default_factory=list, repr=False)
+    #: Rounds of tool calls that ran.
+    tool_rounds: int = 0
+    #: Requests sent to the model, the final one included.
+    llm_calls: int = 1
+
+
+class ParsedToolChatCompletion(ParsedChatCompletion[T], Generic[T]):
+    """:class:`ParsedChatCompletion` of a tool client's loop (``transcript`` and summed
+    ``usage`` as in :class:`ToolChatCompletion`)."""
+
+    transcript: list[dict[str, Any]] = Field(default_factory=list, repr=False)
+    #: Rounds of tool calls that ran.
+    tool_rounds: int = 0
+    #: Requests sent to the model, re-asks and the final one included.
+    llm_calls: int = 1

@@ -2,6 +2,15 @@
 
 from .agent import AsyncAgentClient
 from .client import AsyncOpenRouterClient
+from .images import AsyncImageClient
 from .streaming import AsyncStream
+from .tools import AsyncToolClient, AsyncToolStream
 
-__all__ = ["AsyncAgentClient", "AsyncOpenRouterClient", "AsyncStream"]
+__all__ = [
+    "AsyncAgentClient",
+    "AsyncImageClient",
+    "AsyncOpenRouterClient",
+    "AsyncStream",
+    "AsyncToolClient",
+    "AsyncToolStream",
+]

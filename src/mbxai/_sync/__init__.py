@@ -4,6 +4,15 @@
 
 from .agent import AgentClient
 from .client import OpenRouterClient
+from .images import ImageClient
 from .streaming import Stream
+from .tools import ToolClient, ToolStream
 
-__all__ = ["AgentClient", "OpenRouterClient", "Stream"]
+__all__ = [
+    "AgentClient",
+    "ImageClient",
+    "OpenRouterClient",
+    "Stream",
+    "ToolClient",
+    "ToolStream",
+]

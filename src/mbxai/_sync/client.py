@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar, cast, overload
 
 import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 
 from .._base import ClientConfig, build_chat_body, decode_completion
 from .._compat import SeedCompat
@@ -17,12 +17,11 @@ from .._errors import (
     ClientClosedError,
     OpenRouterConnectionError,
     OpenRouterTimeoutError,
-    StructuredOutputError,
 )
 from .._logging import get_logger, is_debug
 from .._registry import OpenRouterModel, list_models, register_model, resolve_model
 from .._retry import RetryPolicy
-from .._schema import response_format_for, validation_feedback
+from .._schema import Reask, StructuredReplies
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
 from .streaming import Stream
 
@@ -209,59 +208,22 @@ class OpenRouterClient(SeedCompat):
         :class:`StructuredOutputError` carrying the raw output is raised. ``usage`` on the
         result counts every attempt.
         """
-        fmt = response_format_for(response_format)
+        replies = StructuredReplies(response_format, self._config.parse_retries)
         slug = self._model if model is None else resolve_model(model)
-        params = {**params, "response_format": fmt.payload()}
+        params = {**params, "response_format": replies.format.payload()}
         conversation = list(messages)
         usage: Usage | None = None
-        attempts = self._config.parse_retries + 1
-        raw: str | None = None
-        errors: list[Any] = []
-        for attempt in range(1, attempts + 1):
+        while True:
             body = build_chat_body(slug, conversation, params, stream=False)
             completion = self._complete(body, slug, timeout, extra_headers, ParsedChatCompletion)
             usage = completion.usage + usage if completion.usage else usage
-            if not completion.choices:
-                raise StructuredOutputError(
-                    "the endpoint returned no choices",
-                    raw_output=None,
-                    response_format=response_format,
-                )
-            message = completion.choices[0].message
-            if message.refusal:
-                raise StructuredOutputError(
-                    f"the model refused: {message.refusal}",
-                    raw_output=message.refusal,
-                    response_format=response_format,
-                    attempts=attempt,
-                )
-            raw = message.content
-            try:
-                message.parsed = fmt.validate(raw or "")
-            except ValidationError as exc:
-                errors = exc.errors(include_url=False)
-                if is_debug():
-                    get_logger().debug("parse.invalid", attempt=attempt, errors=len(errors))
-                conversation += [
-                    {"role": "assistant", "content": raw or ""},
-                    {
-                        "role": "user",
-                        "content": "Your reply did not match the required JSON schema:\n"
-                        f"{validation_feedback(exc)}\n"
-                        "Reply again with only the corrected JSON object.",
-                    },
-                ]
+            result = replies.check(completion)
+            if isinstance(result, Reask):
+                conversation += result.messages
                 continue
+            completion.choices[0].message.parsed = result
             completion.usage = usage
             return cast("ParsedChatCompletion[T]", completion)
-        raise StructuredOutputError(
-            f"the model's reply did not validate as {response_format.__name__} "
-            f"after {attempts} attempt(s)",
-            raw_output=raw,
-            errors=errors,
-            response_format=response_format,
-            attempts=attempts,
-        )
 
     # -- sending --------------------------------------------------------------------------
 

@@ -1,0 +1,452 @@
+"""The tool client: Python functions become tools, and the tool-call loop runs for you."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypeVar, overload
+
+from pydantic import BaseModel
+
+from .._compat import AsyncSeedCompat
+from .._concurrency import async_call_tool, async_gather
+from .._errors import ConfigurationError
+from .._logging import get_logger, is_debug
+from .._registry import OpenRouterModel
+from .._schema import Reask, StructuredReplies
+from .._tools import (
+    DeltaAccumulator,
+    PreparedCall,
+    Tool,
+    ToolLoop,
+    ToolRegistry,
+    build_tool,
+    check_max_rounds,
+)
+from .._types import (
+    ChatCompletionChunk,
+    Message,
+    ParsedToolChatCompletion,
+    ToolCall,
+    ToolChatCompletion,
+    Usage,
+)
+from .client import AsyncOpenRouterClient
+from .streaming import AsyncStream
+
+__all__ = ["AsyncToolClient", "AsyncToolStream"]
+
+T = TypeVar("T", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AsyncToolClient(AsyncSeedCompat):
+    """Chat with tools: register Python functions, and the model's calls to them are run
+    and answered until the model replies without calling a tool.
+
+    Each function's JSON schema is generated once, at registration, from its signature
+    and docstring (Google, NumPy or Sphinx style) through Pydantic, and the model's
+    arguments are validated against it before the call. Several calls in one reply run
+    concurrently. Mistakes of the model (an unknown tool, bad JSON, invalid arguments, a
+    tool that raises) go back to the model as tool results, not to you.
+
+    Args:
+        openrouter_client: The chat client that talks to the model (closed by
+            :meth:`aclose`).
+        max_tool_rounds: Default for how many rounds of tool calls one request may run
+            before :class:`ToolLoopLimitError` is raised.
+    """
+
+    #: The sync client's async twin (the seed's ``achat``) shares its tool registry.
+    _twin_shared: ClassVar[tuple[str, ...]] = ("_tools",)
+
+    def __init__(
+        self, openrouter_client: AsyncOpenRouterClient, *, max_tool_rounds: int = 10
+    ) -> None:
+        if not isinstance(openrouter_client, AsyncOpenRouterClient):
+            raise ConfigurationError(
+                f"{type(self).__name__} wraps an {AsyncOpenRouterClient.__name__}, "
+                f"got {type(openrouter_client).__name__}"
+            )
+        check_max_rounds(max_tool_rounds)
+        self._client = openrouter_client
+        self._tools = ToolRegistry()
+        self._max_tool_rounds = max_tool_rounds
+        self._twin_args: dict[str, Any] = {
+            "openrouter_client": openrouter_client,
+            "max_tool_rounds": max_tool_rounds,
+        }
+
+    def __repr__(self) -> str:
+        names = [tool.name for tool in self._tools]
+        return f"{type(self).__name__}(client={self._client!r}, tools={names!r})"
+
+    # -- configuration --------------------------------------------------------------------
+
+    @property
+    def openrouter_client(self) -> AsyncOpenRouterClient:
+        """The wrapped chat client."""
+        return self._client
+
+    @property
+    def model(self) -> str:
+        """The wrapped client's default model slug (assigning sets it there)."""
+        return self._client.model
+
+    @model.setter
+    def model(self, value: str | OpenRouterModel) -> None:
+        self._client.model = value
+
+    @property
+    def tools(self) -> Mapping[str, Tool]:
+        """The registered tools by name (a snapshot)."""
+        return self._tools.mapping()
+
+    # -- registration ---------------------------------------------------------------------
+
+    def register_tool(
+        self,
+        name: str,
+        description: str | None,
+        function: Callable[..., Any],
+        schema: Mapping[str, Any] | None = None,
+        *,
+        strict: bool = False,
+        injected: Iterable[str] | str = (),
+    ) -> Tool:
+        """Make ``function`` (sync or async) callable by the model as ``name``.
+
+        Args:
+            name: The tool's name for the model (``^[a-zA-Z0-9_-]{1,64}$``, unique).
+            description: What the tool does; ``None`` or ``""`` uses the docstring's.
+            function: The callable; the model's arguments are passed as keywords.
+            schema: The arguments' JSON schema, used as given instead of generating one:
+                either the parameters object or the full OpenAI ``{"type": "function",
+                "function": {...}}`` entry. Arguments are then validated against it with
+                ``jsonschema``.
+            strict: Send the generated schema for OpenAI strict mode. Every parameter is
+                then required (nullable where its type allows ``None``); a signature strict
+                mode cannot express (free-form dicts, untyped values) raises
+                :class:`ConfigurationError` naming the parameters. A given bare ``schema``
+                is only marked strict, not rewritten.
+            injected: Parameters the model never sees (left out of the schema). Their
+                values come from ``tool_context=`` of each :meth:`create` / :meth:`parse`
+                call, for credentials and other per-user values. Without a value (and no
+                default) the call is not run and the model is told the credential is
+                missing. String values (4+ characters) never reach the model: they are
+                masked in tool results and error messages.
+
+        Returns:
+            The registered :class:`Tool`.
+
+        Raises:
+            ConfigurationError: On a duplicate or invalid name, a non-callable, ``*args``
+                without ``schema``, or an annotation no JSON schema can describe.
+        """
+        return self._tools.add(
+            build_tool(name, description, function, schema, strict=strict, injected=injected)
+        )
+
+    @overload
+    def tool(self, function: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+        strict: bool = False,
+        injected: Iterable[str] | str = (),
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        function: Callable[..., Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+        strict: bool = False,
+        injected: Iterable[str] | str = (),
+    ) -> Any:
+        """Decorator form of :meth:`register_tool`: ``@client.tool`` or
+        ``@client.tool(name=..., description=...)``. The name defaults to the function's
+        and the description to its docstring; the function is returned unchanged."""
+
+        def register(fn: F) -> F:
+            tool_name = name if name is not None else getattr(fn, "__name__", "")
+            self.register_tool(tool_name, description, fn, schema, strict=strict, injected=injected)
+            return fn
+
+        return register if function is None else register(function)
+
+    def unregister_tool(self, name: str) -> Tool:
+        """Remove a registered tool and return it."""
+        return self._tools.remove(name)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the wrapped client."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> AsyncToolClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- chat with tools ------------------------------------------------------------------
+
+    @overload
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[False] = False,
+        model: str | OpenRouterModel | None = None,
+        max_tool_rounds: int | None = None,
+        tool_context: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> ToolChatCompletion: ...
+
+    @overload
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: Literal[True],
+        model: str | OpenRouterModel | None = None,
+        max_tool_rounds: int | None = None,
+        tool_context: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> AsyncToolStream: ...
+
+    async def create(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: bool = False,
+        model: str | OpenRouterModel | None = None,
+        max_tool_rounds: int | None = None,
+        tool_context: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> ToolChatCompletion | AsyncToolStream:
+        """Chat with the registered tools available; run the model's calls until it answers.
+
+        Each round sends the conversation with the tools; the reply's tool calls run
+        (concurrently) and their results are appended, until a reply has no tool calls.
+        ``messages`` is not modified. The result is that final completion, with ``usage``
+        summed over every round and the whole conversation in ``transcript``.
+
+        Args:
+            messages: The conversation so far.
+            stream: Return a stream of chunks (:class:`AsyncToolStream`) instead. Every round is
+                streamed (so no extra request is made for the answer); the chunks of all
+                rounds are yielded, tool-call deltas included.
+            model: Model for this call (default: the wrapped client's).
+            max_tool_rounds: Rounds of tool calls allowed for this call.
+            tool_context: Values of the tools' ``injected`` parameters (credentials...).
+                Never sent to the model, logged or stored in the transcript.
+            **params: Passed to each request (``temperature``, ``tool_choice``,
+                ``timeout``, ``extra_headers``...). A forced ``tool_choice`` applies to the
+                first round only, so the loop can end.
+
+        Raises:
+            ToolLoopLimitError: The model still called tools after ``max_tool_rounds``
+                rounds; it carries the transcript.
+        """
+        loop = self._loop(messages, max_tool_rounds, tool_context, params)
+        if stream:
+            first = await self._client.create(
+                loop.transcript, model=model, stream=True, **loop.request_params()
+            )
+            return AsyncToolStream(self, loop, model, first)
+        while True:
+            completion = await self._client.create(
+                loop.transcript, model=model, **loop.request_params()
+            )
+            loop.record(completion.usage)
+            message = completion.choices[0].message if completion.choices else None
+            calls = loop.tool_calls(message)
+            if not calls:
+                return loop.final(completion, ToolChatCompletion)  # type: ignore[no-any-return]
+            await self._run_calls(loop, calls)
+
+    chat = create
+
+    async def parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        *,
+        model: str | OpenRouterModel | None = None,
+        max_tool_rounds: int | None = None,
+        tool_context: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> ParsedToolChatCompletion[T]:
+        """Like :meth:`create`, then the final answer is validated into ``response_format``.
+
+        The response format is sent with the tools in every round. When a reply without
+        tool calls does not validate, the model is told why and asked again (the wrapped
+        client's ``parse_retries`` times) before :class:`StructuredOutputError` is raised.
+        The object is on ``response.choices[0].message.parsed``; ``usage`` counts every
+        request.
+        """
+        replies = StructuredReplies(response_format, self._client._config.parse_retries)
+        params = {**params, "response_format": replies.format.payload()}
+        loop = self._loop(messages, max_tool_rounds, tool_context, params)
+        while True:
+            completion = await self._client.create(
+                loop.transcript, model=model, **loop.request_params()
+            )
+            loop.record(completion.usage)
+            message = completion.choices[0].message if completion.choices else None
+            calls = loop.tool_calls(message)
+            if calls:
+                await self._run_calls(loop, calls)
+                continue
+            result = replies.check(completion)
+            if isinstance(result, Reask):
+                loop.add_messages(result.messages)
+                continue
+            final: ParsedToolChatCompletion[T] = loop.final(completion, ParsedToolChatCompletion)
+            final.choices[0].message.parsed = result  # type: ignore[assignment]
+            return final
+
+    # -- running tools --------------------------------------------------------------------
+
+    def _loop(
+        self,
+        messages: Sequence[Message],
+        max_tool_rounds: int | None,
+        tool_context: Mapping[str, Any] | None,
+        params: Mapping[str, Any],
+    ) -> ToolLoop:
+        return ToolLoop(
+            self._tools,
+            messages,
+            max_rounds=self._max_tool_rounds if max_tool_rounds is None else max_tool_rounds,
+            context=tool_context,
+            params=params,
+        )
+
+    async def _run_calls(self, loop: ToolLoop, calls: Sequence[ToolCall]) -> None:
+        prepared = [loop.prepare(call) for call in calls]
+        contents = await async_gather([functools.partial(self._run, loop, p) for p in prepared])
+        loop.add_results(calls, contents)
+
+    async def _run(self, loop: ToolLoop, prepared: PreparedCall) -> str:
+        tool = prepared.tool
+        if prepared.error is not None or tool is None:
+            content = prepared.error or ""
+            ok = False
+        else:
+            try:
+                content = loop.result(await async_call_tool(tool.function, prepared.kwargs))
+                ok = True
+            except Exception as exc:  # what a tool raises goes back to the model
+                content = loop.failure(tool, exc)
+                ok = False
+        if is_debug():
+            get_logger().debug(
+                "tool.call", tool=prepared.call.function.name, ok=ok, round=loop.rounds
+            )
+        return content
+
+
+class AsyncToolStream:
+    """The chunks of a tool client's streamed reply, across every round; iterate it once.
+
+    Every round is streamed: chunks are yielded as they arrive (text, and the deltas of
+    tool calls), tool calls run when their round ends, and the next round's chunks
+    follow, until a round ends without tool calls. After the stream is consumed,
+    :attr:`usage` is summed over the rounds and :attr:`transcript` holds the conversation.
+    """
+
+    def __init__(
+        self,
+        client: AsyncToolClient,
+        loop: ToolLoop,
+        model: str | OpenRouterModel | None,
+        first: AsyncStream,
+    ) -> None:
+        self._client = client
+        self._loop = loop
+        self._model = model
+        self._current = first
+        self._iterator = self._chunks()
+        #: The last round's finish reason, once seen.
+        self.finish_reason: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} rounds={self._loop.rounds} finished={self.finish_reason!r}>"
+
+    @property
+    def usage(self) -> Usage | None:
+        """Token usage summed over the rounds streamed so far."""
+        return self._loop.usage
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """The conversation so far: the caller's messages, replies and tool results."""
+        return list(self._loop.transcript)
+
+    @property
+    def tool_rounds(self) -> int:
+        """Rounds of tool calls that ran."""
+        return self._loop.rounds
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self._iterator.__anext__()
+
+    async def __aenter__(self) -> AsyncToolStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await self._iterator.aclose()
+        await self._current.aclose()
+
+    async def _chunks(self) -> AsyncGenerator[ChatCompletionChunk, None]:
+        loop = self._loop
+        while True:
+            stream = self._current
+            reply = DeltaAccumulator()
+            async with stream:
+                async for chunk in stream:
+                    reply.add(chunk)
+                    yield chunk
+            loop.record(stream.usage)
+            self.finish_reason = stream.finish_reason
+            message = reply.message()
+            calls = loop.tool_calls(message)
+            if not calls:
+                loop.add_messages([message.to_param()])
+                return
+            await self._client._run_calls(loop, calls)
+            self._current = await self._client._client.create(
+                loop.transcript, model=self._model, stream=True, **loop.request_params()
+            )
