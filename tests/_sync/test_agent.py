@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from mbxai import (
     AgentError,
     AgentEvent,
     AgentState,
+    BadRequestError,
     ConfigurationError,
     DialogOption,
     HumanInLoopResponse,
@@ -27,8 +29,9 @@ from mbxai import (
     SessionCorruptError,
     SessionNotFoundError,
     TaskStatus,
+    ToolClient,
 )
-from mbxai.testing import FakeModel, FakeRequest, Reply
+from mbxai.testing import Failure, FakeModel, FakeRequest, Reply, call
 
 
 class ProjectPlan(BaseModel):
@@ -494,3 +497,203 @@ def test_jupyter_rendering_shows_state_tasks_and_requests() -> None:
     assert "a &lt;b&gt;" in html
     assert "Deploy to production?" in html
     assert "1 LLM calls" in html
+
+
+# -- with tools ----------------------------------------------------------------------------
+
+
+class FlightInfo(BaseModel):
+    flights: list[dict[str, str]] = Field(description="Available flights")
+    recommendation: str = Field(description="Flight recommendation")
+
+
+def tool_task(tid: str, title: str, tools: list[str]) -> dict[str, Any]:
+    return {**task(tid, title), "tools": tools}
+
+
+def make_tool_agent(fake: FakeModel, **kwargs: Any) -> AgentClient:
+    client = OpenRouterClient(token="test-token", transport=fake, max_retries=0)
+    return AgentClient(ToolClient(client), **kwargs)
+
+
+def test_seed_tool_example_a_registered_tool_is_used() -> None:
+    calls: list[tuple[str, str, str]] = []
+
+    def search_flights(origin: str, destination: str, date: str) -> dict[str, Any]:
+        """Search for flights between cities."""
+        calls.append((origin, destination, date))
+        return {"flights": [{"airline": "Example Air", "price": "$450", "duration": "3h 15m"}]}
+
+    final = {
+        "goal_evaluation": {
+            "goal_achieved": True,
+            "completion_percentage": 100,
+            "feedback": "ok",
+            "missing_elements": [],
+        },
+        "final_response": {
+            "flights": [{"airline": "Example Air"}],
+            "recommendation": "Example Air",
+        },
+        "follow_up_tasks": [],
+    }
+    fake = FakeModel(
+        [
+            plan_reply(tool_task("t1", "search", ["search_flights"])),
+            Reply(
+                tool_calls=[
+                    call("search_flights", origin="NYC", destination="LAX", date="2025-01-02")
+                ]
+            ),
+            outcome("Example Air, $450"),
+            Reply(content=json.dumps(final)),
+        ],
+        strict_script=True,
+    )
+    agent = make_tool_agent(fake)
+    agent.register_tool(
+        name="search_flights",
+        description="Search for flights between cities",
+        function=search_flights,
+    )
+    response = agent.agent(
+        prompt="Find flights from New York to Los Angeles for tomorrow",
+        final_response_structure=FlightInfo,
+        ask_questions=False,
+    )
+    assert response.is_complete()
+    flight_info = response.final_response
+    assert isinstance(flight_info, FlightInfo)
+    assert len(flight_info.flights) == 1
+    assert calls == [("NYC", "LAX", "2025-01-02")]
+    assert "search_flights" in json.dumps(
+        fake.requests[0].json["messages"]
+    )  # the planner saw the tool
+    assert "tools" not in fake.requests[0].json  # planning and evaluation send no tools
+    assert [t["function"]["name"] for t in fake.requests[1].json["tools"]] == ["search_flights"]
+    assert response.llm_calls == 4  # plan, two tool rounds for the task, evaluation
+
+
+def test_dialog_secret_reaches_the_tool_and_nothing_else(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "oauth_token_abc123_VERY_SECRET"
+    seen: list[str] = []
+
+    def fetch_jira_story(story_id: str, jira_url: str, auth_token: str) -> dict[str, Any]:
+        """Fetch a Jira story using the API."""
+        seen.append(auth_token)
+        return {"id": story_id, "title": "Implement user authentication", "status": "In Progress"}
+
+    store = InMemorySessionHandler()
+    fake = FakeModel(
+        [
+            plan_reply(tool_task("t1", "fetch story", ["fetch_jira_story"])),
+            Reply(
+                tool_calls=[
+                    call(
+                        "fetch_jira_story",
+                        story_id="PROJ-123",
+                        jira_url="https://company.atlassian.net",
+                    )
+                ]
+            ),
+            outcome("Story PROJ-123: Implement user authentication"),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    options = [
+        DialogOption(
+            id="jira_auth", title="Jira Authentication", description="Authenticate with Jira"
+        )
+    ]
+    agent = make_tool_agent(
+        fake,
+        human_in_loop=True,
+        dialog_options=options,
+        session_handler=store,
+        secret_key="app-key",
+    )
+    agent.register_tool(
+        name="fetch_jira_story",
+        description="Fetch Jira story details using API",
+        function=fetch_jira_story,
+    )
+    response = agent.agent("Summarise Jira story PROJ-123", ProjectPlan)
+    request = response.human_interaction_request
+    assert request is not None
+    assert request.interaction_type == HumanInteractionType.DIALOG_OPTION
+    assert request.dialog_option_id == "jira_auth"
+    assert request.dialog_options
+    answer = HumanInLoopResponse(
+        interaction_id=request.id,
+        response_type=HumanInteractionType.DIALOG_OPTION,
+        dialog_option_id="jira_auth",
+        additional_context=f"auth_token:{secret}",
+    )
+    done = agent.agent(
+        "Continue with Jira authentication",
+        ProjectPlan,
+        agent_id=response.agent_id,
+        human_response=answer,
+    )
+    assert done.is_complete()
+    assert seen == [secret]
+    tool_schema = json.dumps(fake.requests[1].json["tools"])
+    assert "auth_token" not in tool_schema  # the model never even sees the parameter
+    for recorded in fake.requests:
+        assert secret not in json.dumps(recorded.json)
+    assert secret not in json.dumps(store.get_session(done.agent_id))
+    assert secret not in "\n".join(r.getMessage() for r in caplog.records)
+    assert secret not in repr(answer)
+    assert secret not in str(answer)
+    assert secret not in repr(done)
+    assert secret not in repr(agent)
+    assert secret not in done.model_dump_json()
+
+
+def test_interrupted_task_resumes_and_each_side_effect_happens_once() -> None:
+    effects: list[str] = []
+
+    def charge_card(amount: int) -> str:
+        """Charge the customer's card."""
+        effects.append(f"charged {amount}")
+        return "receipt-1"
+
+    store = InMemorySessionHandler()
+    fake = FakeModel(
+        [
+            plan_reply(tool_task("t1", "charge", ["charge_card"])),
+            Reply(tool_calls=[call("charge_card", amount=42)]),
+            Failure(400, "the process died here"),  # the run stops right after the tool ran
+        ],
+        strict_script=True,
+    )
+    agent = make_tool_agent(fake, session_handler=store)
+    agent.register_tool("charge_card", "Charge the card", charge_card)
+    with pytest.raises(BadRequestError):
+        agent.agent("Charge 42", ProjectPlan)
+    assert effects == ["charged 42"]
+    (agent_id,) = store.list_sessions()
+    saved = store.get_session(agent_id)
+    assert saved is not None
+    assert saved["todo_list"]["tasks"][0]["status"] == "in_progress"
+    assert len(saved["journal"]) == 1
+
+    # a fresh agent (another process, say) resumes; the model asks for the same call again
+    fake.add(
+        Reply(tool_calls=[call("charge_card", amount=42)]),
+        outcome("charged, receipt-1"),
+        evaluation(),
+    )
+    resumed = make_tool_agent(fake, session_handler=store)
+    resumed.register_tool("charge_card", "Charge the card", charge_card)
+    done = resumed.agent("Continue processing", ProjectPlan, agent_id=agent_id)
+    assert done.is_complete()
+    assert effects == ["charged 42"]  # replayed from the journal, not charged twice
+    assert "receipt-1" in json.dumps(fake.requests[-2].json["messages"])  # the model got the result
+    final = store.get_session(agent_id)
+    assert final is not None
+    assert final["journal"] == []  # pruned once the task finished
