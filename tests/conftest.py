@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 import stamina.instrumentation
 
+from tests import _servers
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
@@ -26,3 +28,17 @@ def retry_waits() -> Iterator[list[float]]:
     stamina.instrumentation.set_on_retry_hooks([hook])
     yield waits
     stamina.instrumentation.set_on_retry_hooks(old)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port for this test run (tests/_servers.py)."""
+    with _servers.redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on a free loopback port for this test run (tests/_servers.py)."""
+    with _servers.postgres_server() as url:
+        yield url
