@@ -122,11 +122,15 @@ class HumanLogEntry(BaseModel):
 
 
 class JournalEntry(BaseModel):
-    """A tool call that already ran: replayed, never re-run, when a task is resumed."""
+    """A tool call of a task: claimed before it runs, its result saved when it returns.
+
+    A resumed task replays a finished call's result and never re-runs a claimed one.
+    """
 
     key: str
     tool: str
     task_id: str | None
+    done: bool = True
     result: Any = None
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._logging import redact
+
 __all__ = [
     "AgentError",
     "AuthenticationError",
@@ -27,6 +29,7 @@ __all__ = [
     "SessionConflictError",
     "SessionCorruptError",
     "SessionNotFoundError",
+    "SessionStoreError",
     "StreamError",
     "StructuredOutputError",
     "ToolLoopLimitError",
@@ -80,10 +83,12 @@ class OpenRouterAPIError(MBXAIError):
         retry_after: float | None = None,
         should_retry: bool | None = None,
     ) -> None:
+        # A provider may echo the request (and the key) back: scrub known secrets first.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.body = body
+        self.body = _redact_body(body)
         self.request_id = request_id
         self.code = code
         self.retry_after = retry_after
@@ -96,6 +101,16 @@ class OpenRouterAPIError(MBXAIError):
         if self.request_id:
             parts.append(f"request_id={self.request_id}")
         return " | ".join(parts)
+
+
+def _redact_body(body: Any) -> Any:
+    if isinstance(body, str):
+        return redact(body)
+    if isinstance(body, dict):
+        return {key: _redact_body(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_redact_body(item) for item in body]
+    return body
 
 
 class BadRequestError(OpenRouterAPIError):
@@ -192,6 +207,13 @@ class SessionConflictError(AgentError):
         super().__init__(message, agent_id=agent_id)
         self.expected_version = expected_version
         self.actual_version = actual_version
+
+
+class SessionStoreError(AgentError):
+    """The session store failed (unreachable, disk full...); the cause is chained.
+
+    Nothing was lost: the run resumes from its last saved step once the store is back.
+    """
 
 
 class SessionCorruptError(AgentError):

@@ -393,6 +393,9 @@ def example_for_schema(
         props = schema.get("properties") or {}
         return {key: example_for_schema(sub, _root=root, _name=key) for key, sub in props.items()}
     if kind == "array":
+        prefix = schema.get("prefixItems")
+        if isinstance(prefix, list) and prefix:  # tuples: one example per position
+            return [example_for_schema(item, _root=root, _name=_name) for item in prefix]
         items = schema.get("items") or {}
         count = max(1, int(schema.get("minItems", 1)))
         return [example_for_schema(items, _root=root, _name=_name) for _ in range(count)]

@@ -39,9 +39,11 @@ from .._concurrency import AsyncLock, async_call_tool
 from .._errors import (
     AgentError,
     ConfigurationError,
+    MBXAIError,
     SessionConflictError,
     SessionCorruptError,
     SessionNotFoundError,
+    SessionStoreError,
     StructuredOutputError,
 )
 from .._logging import get_logger
@@ -68,31 +70,53 @@ _journal: contextvars.ContextVar[AsyncJournal | None] = contextvars.ContextVar(
 )
 
 
+class ToolOutcomeUnknown(RuntimeError):
+    """A tool call was claimed but its process died before the result was saved."""
+
+
 class AsyncJournal:
-    """Records each tool call of a task in the session as soon as it returns, so a task
-    resumed after a crash replays finished calls instead of running them again."""
+    """Claims each tool call of a task in the session before it runs and records its
+    result as soon as it returns, so a resumed task replays finished calls, never re-runs
+    a claimed one, and of two workers racing on one session only one runs a tool."""
 
     def __init__(self, agent: AsyncAgentClient, session: AgentSession, task_id: str) -> None:
         self._agent = agent
         self._session = session
         self._task_id = task_id
         self._lock = AsyncLock()
+        #: Set when another worker wrote the session first; the task must stop.
+        self.conflict: SessionConflictError | None = None
 
     async def call(self, tool: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         key = journal_key(self._task_id, tool, arguments)
-        for entry in self._session.journal:
-            if entry.key == key:
-                return entry.result
-        result = await async_call_tool(function, arguments)
         async with self._lock:
-            self._session.journal.append(
-                JournalEntry(
-                    key=key,
-                    tool=tool,
-                    task_id=self._task_id,
-                    result=pydantic_core.to_jsonable_python(result, fallback=str),
+            if self.conflict is not None:
+                raise self.conflict
+            entry = next((e for e in self._session.journal if e.key == key), None)
+            if entry is not None and entry.done:
+                return entry.result
+            if entry is not None:
+                raise ToolOutcomeUnknown(
+                    f"an earlier call of {tool} with these arguments was interrupted before its "
+                    "result was saved; it may or may not have taken effect, so it is not run again"
                 )
-            )
+            entry = JournalEntry(key=key, tool=tool, task_id=self._task_id, done=False)
+            self._session.journal.append(entry)
+            try:
+                await self._agent._save(self._session)
+            except SessionConflictError as exc:
+                self._session.journal.remove(entry)
+                self.conflict = exc
+                raise
+        try:
+            result = await async_call_tool(function, arguments)
+        except BaseException:
+            # A call that raised is finished too; the model decides whether to try again.
+            self._session.journal.remove(entry)
+            raise
+        async with self._lock:
+            entry.done = True
+            entry.result = pydantic_core.to_jsonable_python(result, fallback=str)
             await self._agent._save(self._session)
         return result
 
@@ -239,10 +263,22 @@ class AsyncAgentClient:
         return bool(await self._store("delete_session", agent_id))
 
     async def _store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a handler method, sync or async, without blocking the event loop."""
-        return await async_call_tool(
-            functools.partial(getattr(self.session_handler, method), *args, **kwargs), {}
-        )
+        """Call a handler method, sync or async, without blocking the event loop.
+
+        Store failures become :class:`SessionStoreError` (the driver's error chained).
+        """
+        call = functools.partial(getattr(self.session_handler, method), *args, **kwargs)
+        try:
+            return await async_call_tool(call, {})
+        except MBXAIError:
+            raise
+        except Exception as exc:
+            where = f" for session {args[0]!r}" if args else ""
+            raise SessionStoreError(
+                f"session store {type(self.session_handler).__name__}.{method}() failed{where}: "
+                f"{type(exc).__name__}: {exc}",
+                agent_id=args[0] if args and isinstance(args[0], str) else None,
+            ) from exc
 
     async def _load(self, agent_id: str) -> AgentSession:
         data = await self._store("get_session", agent_id)
@@ -358,6 +394,10 @@ class AsyncAgentClient:
                         agent_id=agent_id,
                     )
                 self._retry_failed(session)
+                await self._save(session)
+            else:
+                # Resuming an interrupted run: claim the session before any work, so of
+                # two workers resuming at once exactly one goes on.
                 await self._save(session)
         return await self._run(session, final_response_structure)
 
@@ -526,9 +566,12 @@ class AsyncAgentClient:
         params: dict[str, Any] = {}
         if hasattr(self._client, "register_tool") and session.secrets:
             params["tool_context"] = {k: self._box.decrypt(v) for k, v in session.secrets.items()}
-        token = _journal.set(AsyncJournal(self, session, task.id))
+        journal = AsyncJournal(self, session, task.id)
+        token = _journal.set(journal)
         try:
             result = await self._client.parse(messages, TaskOutcome, **params)
+            if journal.conflict is not None:
+                raise journal.conflict
         except StructuredOutputError as exc:
             session.token_summary.task_execution.add(None, calls=exc.attempts)
             task.status = TaskStatus.FAILED

@@ -41,9 +41,11 @@ from .._concurrency import Lock, call_tool
 from .._errors import (
     AgentError,
     ConfigurationError,
+    MBXAIError,
     SessionConflictError,
     SessionCorruptError,
     SessionNotFoundError,
+    SessionStoreError,
     StructuredOutputError,
 )
 from .._logging import get_logger
@@ -70,31 +72,53 @@ _journal: contextvars.ContextVar[Journal | None] = contextvars.ContextVar(
 )
 
 
+class ToolOutcomeUnknown(RuntimeError):
+    """A tool call was claimed but its process died before the result was saved."""
+
+
 class Journal:
-    """Records each tool call of a task in the session as soon as it returns, so a task
-    resumed after a crash replays finished calls instead of running them again."""
+    """Claims each tool call of a task in the session before it runs and records its
+    result as soon as it returns, so a resumed task replays finished calls, never re-runs
+    a claimed one, and of two workers racing on one session only one runs a tool."""
 
     def __init__(self, agent: AgentClient, session: AgentSession, task_id: str) -> None:
         self._agent = agent
         self._session = session
         self._task_id = task_id
         self._lock = Lock()
+        #: Set when another worker wrote the session first; the task must stop.
+        self.conflict: SessionConflictError | None = None
 
     def call(self, tool: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         key = journal_key(self._task_id, tool, arguments)
-        for entry in self._session.journal:
-            if entry.key == key:
-                return entry.result
-        result = call_tool(function, arguments)
         with self._lock:
-            self._session.journal.append(
-                JournalEntry(
-                    key=key,
-                    tool=tool,
-                    task_id=self._task_id,
-                    result=pydantic_core.to_jsonable_python(result, fallback=str),
+            if self.conflict is not None:
+                raise self.conflict
+            entry = next((e for e in self._session.journal if e.key == key), None)
+            if entry is not None and entry.done:
+                return entry.result
+            if entry is not None:
+                raise ToolOutcomeUnknown(
+                    f"an earlier call of {tool} with these arguments was interrupted before its "
+                    "result was saved; it may or may not have taken effect, so it is not run again"
                 )
-            )
+            entry = JournalEntry(key=key, tool=tool, task_id=self._task_id, done=False)
+            self._session.journal.append(entry)
+            try:
+                self._agent._save(self._session)
+            except SessionConflictError as exc:
+                self._session.journal.remove(entry)
+                self.conflict = exc
+                raise
+        try:
+            result = call_tool(function, arguments)
+        except BaseException:
+            # A call that raised is finished too; the model decides whether to try again.
+            self._session.journal.remove(entry)
+            raise
+        with self._lock:
+            entry.done = True
+            entry.result = pydantic_core.to_jsonable_python(result, fallback=str)
             self._agent._save(self._session)
         return result
 
@@ -241,10 +265,22 @@ class AgentClient:
         return bool(self._store("delete_session", agent_id))
 
     def _store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a handler method, sync or async, without blocking the event loop."""
-        return call_tool(
-            functools.partial(getattr(self.session_handler, method), *args, **kwargs), {}
-        )
+        """Call a handler method, sync or async, without blocking the event loop.
+
+        Store failures become :class:`SessionStoreError` (the driver's error chained).
+        """
+        call = functools.partial(getattr(self.session_handler, method), *args, **kwargs)
+        try:
+            return call_tool(call, {})
+        except MBXAIError:
+            raise
+        except Exception as exc:
+            where = f" for session {args[0]!r}" if args else ""
+            raise SessionStoreError(
+                f"session store {type(self.session_handler).__name__}.{method}() failed{where}: "
+                f"{type(exc).__name__}: {exc}",
+                agent_id=args[0] if args and isinstance(args[0], str) else None,
+            ) from exc
 
     def _load(self, agent_id: str) -> AgentSession:
         data = self._store("get_session", agent_id)
@@ -360,6 +396,10 @@ class AgentClient:
                         agent_id=agent_id,
                     )
                 self._retry_failed(session)
+                self._save(session)
+            else:
+                # Resuming an interrupted run: claim the session before any work, so of
+                # two workers resuming at once exactly one goes on.
                 self._save(session)
         return self._run(session, final_response_structure)
 
@@ -526,9 +566,12 @@ class AgentClient:
         params: dict[str, Any] = {}
         if hasattr(self._client, "register_tool") and session.secrets:
             params["tool_context"] = {k: self._box.decrypt(v) for k, v in session.secrets.items()}
-        token = _journal.set(Journal(self, session, task.id))
+        journal = Journal(self, session, task.id)
+        token = _journal.set(journal)
         try:
             result = self._client.parse(messages, TaskOutcome, **params)
+            if journal.conflict is not None:
+                raise journal.conflict
         except StructuredOutputError as exc:
             session.token_summary.task_execution.add(None, calls=exc.attempts)
             task.status = TaskStatus.FAILED
