@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TREES = (
     ("src/mbxai/_async", "src/mbxai/_sync"),
     ("tests/_async", "tests/_sync"),
+    ("examples/_async", "examples/_sync"),
 )
 
 #: Explicit token renames beyond unasync's defaults and the Async/async_ prefix rules.
@@ -47,11 +48,15 @@ RENAMES = {
     "aiter_bytes": "iter_bytes",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
+    "create_async_engine": "create_engine",  # SQLAlchemy
+    "aiosqlite": "pysqlite",  # SQLAlchemy's SQLite drivers ("sqlite+aiosqlite" in URLs)
 }
 
 #: Exact text replacements applied after unasync, for what is not a single token.
 LINE_RULES = {
     "pytestmark = pytest.mark.anyio\n": "",
+    "redis.asyncio": "redis",  # redis-py's asyncio client mirrors the sync one
+    "sqlalchemy.ext.asyncio": "sqlalchemy",  # AsyncEngine & co. -> sqlalchemy.Engine & co.
 }
 
 HEADER = (

@@ -6,8 +6,12 @@ and ``X`` (generated from it, for plain calls, safe inside Jupyter and running l
 
 from ._async import (
     AsyncAgentClient,
+    AsyncFileSessionHandler,
     AsyncImageClient,
+    AsyncMCPClient,
     AsyncOpenRouterClient,
+    AsyncRedisSessionHandler,
+    AsyncSQLSessionHandler,
     AsyncStream,
     AsyncToolClient,
     AsyncToolStream,
@@ -30,13 +34,26 @@ from ._errors import (
     SessionConflictError,
     SessionCorruptError,
     SessionNotFoundError,
+    SessionStoreError,
     StreamError,
     StructuredOutputError,
     ToolLoopLimitError,
 )
 from ._images import GeneratedImage, ImageResponse, ImageUsage
+from ._mcp import MCPConnectionError, MCPServerError, MCPServerInfo, MCPToolError
 from ._registry import OpenRouterModel, list_models, register_model
-from ._sync import AgentClient, ImageClient, OpenRouterClient, Stream, ToolClient, ToolStream
+from ._sync import (
+    AgentClient,
+    FileSessionHandler,
+    ImageClient,
+    MCPClient,
+    OpenRouterClient,
+    RedisSessionHandler,
+    SQLSessionHandler,
+    Stream,
+    ToolClient,
+    ToolStream,
+)
 from ._tools import Tool
 from ._types import (
     ChatCompletion,
@@ -70,6 +87,7 @@ from .agent.models import (
     TokenUsage,
     ToolAnalysis,
 )
+from .mcp_server import MCPServer
 
 __all__ = [
     "AgentClient",
@@ -78,8 +96,12 @@ __all__ = [
     "AgentResponse",
     "AgentState",
     "AsyncAgentClient",
+    "AsyncFileSessionHandler",
     "AsyncImageClient",
+    "AsyncMCPClient",
     "AsyncOpenRouterClient",
+    "AsyncRedisSessionHandler",
+    "AsyncSQLSessionHandler",
     "AsyncSessionHandler",
     "AsyncStream",
     "AsyncToolClient",
@@ -92,6 +114,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "DialogOption",
+    "FileSessionHandler",
     "GeneratedImage",
     "GoalEvaluation",
     "HumanInLoopRequest",
@@ -105,6 +128,12 @@ __all__ = [
     "InMemorySessionHandler",
     "InternalServerError",
     "MBXAIError",
+    "MCPClient",
+    "MCPConnectionError",
+    "MCPServer",
+    "MCPServerError",
+    "MCPServerInfo",
+    "MCPToolError",
     "NotFoundError",
     "OpenRouterAPIError",
     "OpenRouterClient",
@@ -115,11 +144,14 @@ __all__ = [
     "ParsedToolChatCompletion",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedisSessionHandler",
     "RequirementAnalysis",
+    "SQLSessionHandler",
     "SessionConflictError",
     "SessionCorruptError",
     "SessionHandler",
     "SessionNotFoundError",
+    "SessionStoreError",
     "Stream",
     "StreamError",
     "StructuredOutputError",

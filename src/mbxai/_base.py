@@ -30,6 +30,7 @@ from ._logging import register_secret
 from ._registry import DEFAULT_MODEL, OpenRouterModel, resolve_model
 from ._retry import RetryPolicy, parse_retry_after, should_retry_header
 from ._sse import ServerSentEvent
+from ._structured import MODES, StructuredMode, structured_chain
 from ._types import ChatCompletion, ChatCompletionChunk
 from ._version import __version__
 
@@ -88,6 +89,8 @@ class ClientConfig:
     retry_max_delay: float
     max_retry_after: float
     parse_retries: int
+    #: The structured-output modes ``parse`` tries, in order (``mbxai._structured``).
+    structured_output: tuple[StructuredMode, ...] = MODES
     chat_url: str = field(init=False)
     request_headers: Mapping[str, str] = field(init=False)
 
@@ -123,6 +126,7 @@ class ClientConfig:
         max_retry_after: float,
         timeout: float | httpx.Timeout | None,
         parse_retries: int,
+        structured_output: Any = "auto",
     ) -> ClientConfig:
         """Apply environment fallbacks and check every argument, naming what is wrong."""
         token = token if token is not None else os.environ.get("OPENROUTER_API_KEY")
@@ -167,6 +171,7 @@ class ClientConfig:
             retry_max_delay=float(retry_max_delay),
             max_retry_after=float(max_retry_after),
             parse_retries=parse_retries,
+            structured_output=structured_chain(structured_output),
         )
 
 

@@ -8,13 +8,14 @@ constructor arguments, and delegates to it. No client logic is duplicated here.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import TracebackType
 from typing import Any, ClassVar
 
 import httpx
 
-__all__ = ["AsyncSeedCompat", "SeedCompat"]
+__all__ = ["AsyncMCPSeedCompat", "AsyncSeedCompat", "MCPSeedCompat", "SeedCompat"]
 
 
 class AsyncSeedCompat:
@@ -76,6 +77,31 @@ class SeedCompat:
         close = getattr(self, "close", None)
         if close is not None:
             close()
+
+
+class AsyncMCPSeedCompat:
+    """Base of the hand-written MCP client. Adds nothing; its sync twin adds
+    ``aregister_mcp_server``."""
+
+    __slots__ = ()
+
+
+class MCPSeedCompat:
+    """Base of the generated sync MCP client: the seed's ``await aregister_mcp_server(...)``."""
+
+    __slots__ = ()
+
+    async def aregister_mcp_server(self, *args: Any, **kwargs: Any) -> Any:
+        """Awaitable :meth:`register_mcp_server`, for code written against the seed.
+
+        The sync registration runs in a worker thread, so the server's connection belongs
+        to this client (its owner task runs on mbxai's background loop) and its tools are
+        in the registry this client shares with its async twin (``achat`` uses them too).
+        """
+        from ._concurrency import async_call_blocking
+
+        register = self.register_mcp_server  # type: ignore[attr-defined]
+        return await async_call_blocking(functools.partial(register, *args, **kwargs))
 
 
 def _async_class_of(cls: type) -> type:

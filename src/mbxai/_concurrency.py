@@ -2,8 +2,9 @@
 
 Each async helper here has a sync twin whose name the code generator maps it to
 (``async_sleep`` -> ``sleep``, ``AsyncLock`` -> ``Lock``, ...). Hand-written async code
-calls the async name; the generated sync package then calls the sync one. This is the
-only module that imports anyio.
+calls the async name; the generated sync package then calls the sync one. This module
+and ``mbxai._mcp_compat`` (the MCP session owners, built on these pieces) are the only
+ones that import anyio.
 
 The sync side never runs an event loop in the caller's thread: async-only work (an
 async tool on a sync client, the async-only MCP SDK) goes to one background thread that
@@ -21,7 +22,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
@@ -45,6 +46,7 @@ __all__ = [
     "ensure_asyncio",
     "gather",
     "getaddrinfo",
+    "run_context_blocking",
     "run_coroutine_blocking",
     "sleep",
 ]
@@ -275,6 +277,15 @@ def run_coroutine_blocking(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs
         return await fn(*args, **kwargs)
 
     return _get_portal().call(call)
+
+
+def run_context_blocking(cm: AbstractAsyncContextManager[T]) -> AbstractContextManager[T]:
+    """A sync context manager that enters and exits ``cm`` on mbxai's background event loop.
+
+    Both happen in one task there, so a task group or cancel scope inside ``cm`` (an MCP
+    session owner, say) is entered and exited by the same task, as anyio requires.
+    """
+    return _get_portal().wrap_async_context_manager(cm)
 
 
 # -- name resolution ---------------------------------------------------------------------

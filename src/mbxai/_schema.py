@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,9 +19,13 @@ from ._errors import ConfigurationError, StructuredOutputError
 from ._logging import get_logger, is_debug
 from ._types import ChatCompletion
 
+if TYPE_CHECKING:
+    from ._structured import SchemaOptions, Strategy, StructuredMode
+
 __all__ = [
     "Reask",
     "ResponseFormat",
+    "SchemaFormat",
     "StructuredReplies",
     "extract_json",
     "reask_messages",
@@ -83,19 +87,26 @@ def strict_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseFormat:
-    """The request payload and validator for one structured-output type."""
+class SchemaFormat:
+    """A named JSON schema to ask the model for (a Pydantic model's, or one built at run time)."""
 
-    model: type[BaseModel]
     name: str
     schema: dict[str, Any]
     strict: bool
 
     def payload(self) -> dict[str, Any]:
+        """The ``json_schema`` response format for this schema."""
         return {
             "type": "json_schema",
             "json_schema": {"name": self.name, "schema": self.schema, "strict": self.strict},
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat(SchemaFormat):
+    """The request payload and validator for one structured-output type."""
+
+    model: type[BaseModel]
 
     def validate(self, content: str) -> BaseModel:
         """Validate the model's text; raises pydantic's ``ValidationError`` on mismatch."""
@@ -161,18 +172,31 @@ class StructuredReplies:
 
     Shared by every client's ``parse``: :meth:`check` validates a reply, answers a
     :class:`Reask` while attempts remain, and raises :class:`StructuredOutputError` (with
-    the raw output) on a refusal, an empty reply, or the last invalid one.
+    the raw output) on a refusal, an empty reply, or the last invalid one. With a
+    :class:`~mbxai._structured.Strategy` the reply is read the way its mode needs (the
+    prompt-based modes extract and repair the JSON).
     """
 
-    __slots__ = ("attempt", "attempts", "format", "response_format")
+    __slots__ = ("attempt", "attempts", "format", "options", "response_format")
 
-    def __init__(self, response_format: type[Any], parse_retries: int) -> None:
+    def __init__(
+        self, response_format: type[Any], parse_retries: int, options: SchemaOptions | None = None
+    ) -> None:
         self.format = response_format_for(response_format)
         self.response_format = response_format
         self.attempts = parse_retries + 1
         self.attempt = 0
+        self.options = options
 
-    def check(self, completion: ChatCompletion) -> BaseModel | Reask:
+    def strategy(self, mode: StructuredMode) -> Strategy:
+        """This response format asked for in ``mode`` (with the client's schema options)."""
+        from ._structured import NO_OPTIONS, Strategy
+
+        return Strategy.create(mode, self.format, options=self.options or NO_OPTIONS)
+
+    def check(
+        self, completion: ChatCompletion, strategy: Strategy | None = None
+    ) -> BaseModel | Reask:
         """The validated object of ``completion``'s first choice, or a :class:`Reask`."""
         self.attempt += 1
         if not completion.choices:
@@ -191,16 +215,19 @@ class StructuredReplies:
             )
         raw = message.content
         try:
-            return self.format.validate(raw or "")
+            if strategy is None:
+                return self.format.validate(raw or "")
+            return strategy.validate(self.format.model, raw or "")
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             if is_debug():
                 get_logger().debug("parse.invalid", attempt=self.attempt, errors=len(errors))
             if self.attempt < self.attempts:
                 return Reask(reask_messages(raw, exc))
+            mode = f" ({strategy.mode} mode)" if strategy is not None else ""
             raise StructuredOutputError(
                 f"the model's reply did not validate as {self.response_format.__name__} "
-                f"after {self.attempts} attempt(s)",
+                f"after {self.attempts} attempt(s){mode}",
                 raw_output=raw,
                 errors=errors,
                 response_format=self.response_format,

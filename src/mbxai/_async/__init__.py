@@ -3,13 +3,19 @@
 from .agent import AsyncAgentClient
 from .client import AsyncOpenRouterClient
 from .images import AsyncImageClient
+from .mcp import AsyncMCPClient
+from .sessions import AsyncFileSessionHandler, AsyncRedisSessionHandler, AsyncSQLSessionHandler
 from .streaming import AsyncStream
 from .tools import AsyncToolClient, AsyncToolStream
 
 __all__ = [
     "AsyncAgentClient",
+    "AsyncFileSessionHandler",
     "AsyncImageClient",
+    "AsyncMCPClient",
     "AsyncOpenRouterClient",
+    "AsyncRedisSessionHandler",
+    "AsyncSQLSessionHandler",
     "AsyncStream",
     "AsyncToolClient",
     "AsyncToolStream",

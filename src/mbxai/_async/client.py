@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -13,6 +13,7 @@ from .._base import ClientConfig, build_chat_body, decode_completion
 from .._compat import AsyncSeedCompat
 from .._errors import (
     ClientClosedError,
+    OpenRouterAPIError,
     OpenRouterConnectionError,
     OpenRouterTimeoutError,
 )
@@ -20,6 +21,13 @@ from .._logging import get_logger, is_debug
 from .._registry import OpenRouterModel, list_models, register_model, resolve_model
 from .._retry import RetryPolicy
 from .._schema import Reask, StructuredReplies
+from .._structured import (
+    EndpointMemory,
+    SchemaOptions,
+    StructuredMode,
+    check_mode,
+    is_unsupported,
+)
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
 from .streaming import AsyncStream
 
@@ -27,6 +35,8 @@ __all__ = ["AsyncOpenRouterClient"]
 
 T = TypeVar("T", bound=BaseModel)
 C = TypeVar("C", bound=ChatCompletion)
+#: A ``structured_output=`` setting: "auto", one mode, or modes to try in order.
+StructuredOutput: TypeAlias = "Literal['auto'] | StructuredMode | Sequence[StructuredMode]"
 
 
 class AsyncOpenRouterClient(AsyncSeedCompat):
@@ -49,6 +59,20 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         http_client: An ``httpx.AsyncClient`` to send with (you then close it yourself).
         transport: An httpx transport for the client mbxai creates (e.g. the offline fake
             from :mod:`mbxai.testing`).
+        structured_output: How :meth:`parse` asks for JSON: ``"json_schema"`` (a
+            ``json_schema`` response format), ``"tool"`` (a forced function whose
+            arguments are the answer), ``"json_object"`` (JSON mode plus the schema's
+            outline in the prompt), ``"prompted"`` (the outline in the prompt only; the
+            JSON is extracted and repaired), a list of these to try in order, or
+            ``"auto"`` (all four, in that order). When the endpoint rejects a mode (a 4xx
+            saying it is unsupported) or ignores the forced function, the next one is
+            used and remembered for that model, so later calls skip the failed request.
+        describe_schema: Also put the schema's outline in the system prompt in the
+            ``json_schema`` and ``tool`` modes. For local servers (llama.cpp, vLLM), which
+            enforce a schema without showing it to the model.
+        max_items: Cap array lengths in the schema sent (not in validation), so a small
+            model cannot repeat list items until ``max_tokens``.
+        max_string_length: Cap free-text string lengths in the schema sent, likewise.
     """
 
     def __init__(
@@ -66,6 +90,10 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         max_retry_after: float = 60.0,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        structured_output: StructuredOutput = "auto",
+        describe_schema: bool = False,
+        max_items: int | None = None,
+        max_string_length: int | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         self._config = ClientConfig.create(
@@ -79,6 +107,7 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             max_retry_after=max_retry_after,
             timeout=timeout,
             parse_retries=parse_retries,
+            structured_output=structured_output,
         )
         self._twin_args: dict[str, Any] = {
             "token": self._config.token,
@@ -92,8 +121,17 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             "parse_retries": parse_retries,
             "max_retry_after": max_retry_after,
             "transport": transport,
+            "structured_output": structured_output,
+            "describe_schema": describe_schema,
+            "max_items": max_items,
+            "max_string_length": max_string_length,
         }
+        self._schema_options = SchemaOptions.create(
+            describe=describe_schema, max_items=max_items, max_string_length=max_string_length
+        )
         self._model = self._config.model
+        #: Per model: the structured-output modes and tool calling its endpoint rejected.
+        self._memory = EndpointMemory()
         self._retry_policy = RetryPolicy(self._config.max_retry_after)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -196,36 +234,79 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         response_format: type[T],
         *,
         model: str | OpenRouterModel | None = None,
+        mode: StructuredMode | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> ParsedChatCompletion[T]:
         """Ask for a reply matching ``response_format`` (a Pydantic model class).
 
-        The schema goes out as a strict ``json_schema`` response format. The reply is
-        validated into ``response.choices[0].message.parsed``; if it does not validate,
-        the model is told why and asked again (``parse_retries`` times) before a
-        :class:`StructuredOutputError` carrying the raw output is raised. ``usage`` on the
-        result counts every attempt.
+        By default the schema goes out as a strict ``json_schema`` response format; the
+        client's ``structured_output`` setting (or ``mode=`` for this call alone) picks
+        another way, and an endpoint that rejects one mode is asked in the next (see
+        :class:`AsyncOpenRouterClient`). The reply is validated into
+        ``response.choices[0].message.parsed`` (``content`` holds its JSON in every mode);
+        if it does not validate, the model is told why and asked again (``parse_retries``
+        times) before a :class:`StructuredOutputError` carrying the raw output is raised.
+        ``usage`` on the result counts every request.
+
+        Args:
+            mode: ``"json_schema"``, ``"tool"``, ``"json_object"`` or ``"prompted"``: use
+                this mode only, with no fallback.
         """
-        replies = StructuredReplies(response_format, self._config.parse_retries)
+        replies = StructuredReplies(
+            response_format, self._config.parse_retries, self._schema_options
+        )
         slug = self._model if model is None else resolve_model(model)
-        params = {**params, "response_format": replies.format.payload()}
+        chain = self._structured_chain(slug, mode)
         conversation = list(messages)
         usage: Usage | None = None
+        index = 0
         while True:
-            body = build_chat_body(slug, conversation, params, stream=False)
-            completion = await self._complete(
-                body, slug, timeout, extra_headers, ParsedChatCompletion
+            strategy = replies.strategy(chain[index])
+            body = build_chat_body(
+                slug,
+                strategy.request_messages(conversation),
+                strategy.request_params(params),
+                stream=False,
             )
+            fallback = index + 1 < len(chain)
+            try:
+                completion = await self._complete(
+                    body, slug, timeout, extra_headers, ParsedChatCompletion
+                )
+            except OpenRouterAPIError as exc:
+                if fallback and is_unsupported(exc, strategy.mode):
+                    self._reject_mode(slug, strategy.mode, str(exc))
+                    index += 1
+                    continue
+                raise
             usage = completion.usage + usage if completion.usage else usage
-            result = replies.check(completion)
+            if fallback and strategy.ignored(completion):
+                self._reject_mode(slug, strategy.mode, "the forced function was not called")
+                index += 1
+                continue
+            completion = strategy.translate(completion)
+            result = replies.check(completion, strategy)
             if isinstance(result, Reask):
                 conversation += result.messages
                 continue
             completion.choices[0].message.parsed = result
             completion.usage = usage
             return cast("ParsedChatCompletion[T]", completion)
+
+    def _structured_chain(
+        self, slug: str, mode: StructuredMode | None
+    ) -> tuple[StructuredMode, ...]:
+        """The structured-output modes to try for ``slug``: ``mode`` alone when given,
+        else the client's setting without the modes this endpoint already rejected."""
+        if mode is not None:
+            return (check_mode(mode),)
+        return self._memory.usable(slug, self._config.structured_output)
+
+    def _reject_mode(self, slug: str, mode: str, reason: str) -> None:
+        self._memory.reject(slug, mode)
+        get_logger().info("parse.mode_unsupported", model=slug, mode=mode, reason=reason[:200])
 
     # -- sending --------------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 
 from .._compat import AsyncSeedCompat
 from .._concurrency import async_call_tool, async_gather
-from .._errors import ConfigurationError
+from .._constrained import ToolRounds, completion_chunks
+from .._errors import ConfigurationError, OpenRouterAPIError
 from .._logging import get_logger, is_debug
-from .._registry import OpenRouterModel
-from .._schema import Reask, StructuredReplies
+from .._registry import OpenRouterModel, resolve_model
+from .._schema import Reask, ResponseFormat, StructuredReplies
+from .._structured import StructuredMode, ToolCalling, check_tool_calling
 from .._tools import (
     DeltaAccumulator,
     PreparedCall,
@@ -25,6 +27,7 @@ from .._tools import (
     check_max_rounds,
 )
 from .._types import (
+    ChatCompletion,
     ChatCompletionChunk,
     Message,
     ParsedToolChatCompletion,
@@ -56,13 +59,28 @@ class AsyncToolClient(AsyncSeedCompat):
             :meth:`aclose`).
         max_tool_rounds: Default for how many rounds of tool calls one request may run
             before :class:`ToolLoopLimitError` is raised.
+        tool_calling: How tools are offered. ``"native"``: the request's ``tools``, and the
+            model answers with ``tool_calls``. ``"constrained"``: for models and servers
+            without native tool calls, no ``tools`` are sent; each reply is constrained by
+            a ``json_schema`` response format to either calls of the registered tools
+            (names and arguments checked by the schema) or the final answer, and the
+            results go back as user messages (see :mod:`mbxai._constrained`). The loop,
+            the transcript (kept in native shape) and the result are the same.
+            ``"auto"`` (default): native, switching to constrained for the model (and
+            remembering it on the wrapped client) when the endpoint rejects ``tools`` or
+            answers a forced ``tool_choice`` (``"required"`` or a named function) without
+            a tool call. An unforced plain-text reply never switches: it is an answer.
     """
 
     #: The sync client's async twin (the seed's ``achat``) shares its tool registry.
     _twin_shared: ClassVar[tuple[str, ...]] = ("_tools",)
 
     def __init__(
-        self, openrouter_client: AsyncOpenRouterClient, *, max_tool_rounds: int = 10
+        self,
+        openrouter_client: AsyncOpenRouterClient,
+        *,
+        max_tool_rounds: int = 10,
+        tool_calling: ToolCalling = "auto",
     ) -> None:
         if not isinstance(openrouter_client, AsyncOpenRouterClient):
             raise ConfigurationError(
@@ -73,9 +91,11 @@ class AsyncToolClient(AsyncSeedCompat):
         self._client = openrouter_client
         self._tools = ToolRegistry()
         self._max_tool_rounds = max_tool_rounds
+        self._tool_calling = check_tool_calling(tool_calling)
         self._twin_args: dict[str, Any] = {
             "openrouter_client": openrouter_client,
             "max_tool_rounds": max_tool_rounds,
+            "tool_calling": tool_calling,
         }
 
     def __repr__(self) -> str:
@@ -97,6 +117,11 @@ class AsyncToolClient(AsyncSeedCompat):
     @model.setter
     def model(self, value: str | OpenRouterModel) -> None:
         self._client.model = value
+
+    @property
+    def tool_calling(self) -> ToolCalling:
+        """How tools are offered: ``"native"``, ``"constrained"`` or ``"auto"``."""
+        return self._tool_calling
 
     @property
     def tools(self) -> Mapping[str, Tool]:
@@ -268,16 +293,21 @@ class AsyncToolClient(AsyncSeedCompat):
                 rounds; it carries the transcript.
         """
         loop = self._loop(messages, max_tool_rounds, tool_context, params)
+        rounds = self._rounds(loop, model, None, None)
         if stream:
-            first = await self._client.create(
-                loop.transcript, model=model, stream=True, **loop.request_params()
-            )
-            return AsyncToolStream(self, loop, model, first)
+            if not rounds.constrained:
+                try:
+                    first = await self._client.create(
+                        loop.transcript, model=model, stream=True, **loop.request_params()
+                    )
+                except OpenRouterAPIError as exc:
+                    if not rounds.rejected(exc):
+                        raise
+                else:
+                    return AsyncToolStream(self, loop, model, first)
+            return AsyncToolStream(self, loop, model, None, rounds=rounds)
         while True:
-            completion = await self._client.create(
-                loop.transcript, model=model, **loop.request_params()
-            )
-            loop.record(completion.usage)
+            completion = await self._send(rounds, model)
             message = completion.choices[0].message if completion.choices else None
             calls = loop.tool_calls(message)
             if not calls:
@@ -294,36 +324,78 @@ class AsyncToolClient(AsyncSeedCompat):
         model: str | OpenRouterModel | None = None,
         max_tool_rounds: int | None = None,
         tool_context: Mapping[str, Any] | None = None,
+        mode: StructuredMode | None = None,
         **params: Any,
     ) -> ParsedToolChatCompletion[T]:
         """Like :meth:`create`, then the final answer is validated into ``response_format``.
 
-        The response format is sent with the tools in every round. When a reply without
-        tool calls does not validate, the model is told why and asked again (the wrapped
-        client's ``parse_retries`` times) before :class:`StructuredOutputError` is raised.
-        The object is on ``response.choices[0].message.parsed``; ``usage`` counts every
-        request.
+        The structured-output mode (the wrapped client's ``structured_output``, or
+        ``mode=``) applies in every round: a ``json_schema`` response format is sent with
+        the tools, the prompt-based modes describe the schema in the system prompt, and
+        ``tool`` mode offers the answer as one more function (calling it ends the loop).
+        With constrained tool calling the answer's schema is one of the shapes each reply
+        may take. When a reply without tool calls does not validate, the model is told why
+        and asked again (the wrapped client's ``parse_retries`` times) before
+        :class:`StructuredOutputError` is raised. The object is on
+        ``response.choices[0].message.parsed``; ``usage`` counts every request.
         """
         replies = StructuredReplies(response_format, self._client._config.parse_retries)
-        params = {**params, "response_format": replies.format.payload()}
+        params = {k: v for k, v in params.items() if k != "response_format"}
         loop = self._loop(messages, max_tool_rounds, tool_context, params)
+        rounds = self._rounds(loop, model, replies.format, mode)
         while True:
-            completion = await self._client.create(
-                loop.transcript, model=model, **loop.request_params()
-            )
-            loop.record(completion.usage)
+            completion = await self._send(rounds, model)
             message = completion.choices[0].message if completion.choices else None
             calls = loop.tool_calls(message)
             if calls:
                 await self._run_calls(loop, calls)
                 continue
-            result = replies.check(completion)
+            result = replies.check(completion, rounds.strategy)
             if isinstance(result, Reask):
                 loop.add_messages(result.messages)
                 continue
             final: ParsedToolChatCompletion[T] = loop.final(completion, ParsedToolChatCompletion)
             final.choices[0].message.parsed = result  # type: ignore[assignment]
             return final
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _rounds(
+        self,
+        loop: ToolLoop,
+        model: str | OpenRouterModel | None,
+        final: ResponseFormat | None,
+        mode: StructuredMode | None,
+    ) -> ToolRounds:
+        slug = self._client.model if model is None else resolve_model(model)
+        return ToolRounds(
+            loop,
+            slug=slug,
+            tool_calling=self._tool_calling,
+            memory=self._client._memory,
+            chain=self._client._structured_chain(slug, mode),
+            final=final,
+            options=self._client._schema_options,
+        )
+
+    async def _send(
+        self, rounds: ToolRounds, model: str | OpenRouterModel | None
+    ) -> ChatCompletion:
+        """One round's request; sent again when the endpoint turned a feature down and the
+        loop switched (structured-output mode, or native -> constrained tool calling).
+        Returns the reply in native shape."""
+        while True:
+            messages, params = rounds.request()
+            try:
+                completion = await self._client.create(messages, model=model, **params)
+            except OpenRouterAPIError as exc:
+                if rounds.rejected(exc):
+                    continue
+                raise
+            rounds.loop.record(completion.usage)
+            reply = rounds.reply(completion)
+            if reply is not None:
+                return reply
 
     # -- running tools --------------------------------------------------------------------
 
@@ -373,6 +445,9 @@ class AsyncToolStream:
     tool calls), tool calls run when their round ends, and the next round's chunks
     follow, until a round ends without tool calls. After the stream is consumed,
     :attr:`usage` is summed over the rounds and :attr:`transcript` holds the conversation.
+    With constrained tool calling the rounds are not streamed by the endpoint (their
+    replies are JSON for the loop, not text to show); each round's decoded reply is
+    yielded as chunks, the final answer as one text chunk.
     """
 
     def __init__(
@@ -380,13 +455,16 @@ class AsyncToolStream:
         client: AsyncToolClient,
         loop: ToolLoop,
         model: str | OpenRouterModel | None,
-        first: AsyncStream,
+        first: AsyncStream | None,
+        *,
+        rounds: ToolRounds | None = None,
     ) -> None:
         self._client = client
         self._loop = loop
         self._model = model
         self._current = first
-        self._iterator = self._chunks()
+        self._rounds = rounds
+        self._iterator = self._chunks() if first is not None else self._constrained_chunks()
         #: The last round's finish reason, once seen.
         self.finish_reason: str | None = None
 
@@ -428,12 +506,32 @@ class AsyncToolStream:
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
         await self._iterator.aclose()
-        await self._current.aclose()
+        if self._current is not None:
+            await self._current.aclose()
+
+    async def _constrained_chunks(self) -> AsyncGenerator[ChatCompletionChunk, None]:
+        """Constrained tool calling: each round is one plain request (its reply is the
+        protocol's JSON, not text to show), yielded as chunks once decoded."""
+        loop = self._loop
+        assert self._rounds is not None
+        while True:
+            completion = await self._client._send(self._rounds, self._model)
+            for chunk in completion_chunks(completion):
+                self.finish_reason = chunk.choices[0].finish_reason or self.finish_reason
+                yield chunk
+            choice = completion.choices[0] if completion.choices else None
+            calls = loop.tool_calls(choice.message if choice is not None else None)
+            if not calls:
+                if choice is not None:
+                    loop.add_messages([choice.message.to_param()])
+                return
+            await self._client._run_calls(loop, calls)
 
     async def _chunks(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         loop = self._loop
         while True:
             stream = self._current
+            assert stream is not None
             reply = DeltaAccumulator()
             async with stream:
                 async for chunk in stream:

@@ -5,13 +5,19 @@
 from .agent import AgentClient
 from .client import OpenRouterClient
 from .images import ImageClient
+from .mcp import MCPClient
+from .sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
 from .streaming import Stream
 from .tools import ToolClient, ToolStream
 
 __all__ = [
     "AgentClient",
+    "FileSessionHandler",
     "ImageClient",
+    "MCPClient",
     "OpenRouterClient",
+    "RedisSessionHandler",
+    "SQLSessionHandler",
     "Stream",
     "ToolClient",
     "ToolStream",

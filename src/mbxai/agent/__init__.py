@@ -9,9 +9,35 @@ from .models import __all__ as _models_all
 
 if TYPE_CHECKING:
     from .._async.agent import AsyncAgentClient
+    from .._async.sessions import (
+        AsyncFileSessionHandler,
+        AsyncRedisSessionHandler,
+        AsyncSQLSessionHandler,
+    )
     from .._sync.agent import AgentClient
+    from .._sync.sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
 
-__all__ = ["AgentClient", "AsyncAgentClient", *_models_all]
+#: The shipped session stores, by module (imported lazily like the clients).
+_STORES = {
+    "AsyncFileSessionHandler": "_async",
+    "AsyncRedisSessionHandler": "_async",
+    "AsyncSQLSessionHandler": "_async",
+    "FileSessionHandler": "_sync",
+    "RedisSessionHandler": "_sync",
+    "SQLSessionHandler": "_sync",
+}
+
+__all__ = [
+    "AgentClient",
+    "AsyncAgentClient",
+    "AsyncFileSessionHandler",
+    "AsyncRedisSessionHandler",
+    "AsyncSQLSessionHandler",
+    "FileSessionHandler",
+    "RedisSessionHandler",
+    "SQLSessionHandler",
+    *_models_all,
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +50,8 @@ def __getattr__(name: str) -> Any:
         from .._sync.agent import AgentClient
 
         return AgentClient
+    if name in _STORES:
+        import importlib
+
+        return getattr(importlib.import_module(f"mbxai.{_STORES[name]}.sessions"), name)
     raise AttributeError(name)

@@ -1,0 +1,234 @@
+"""Two services: a UI backend and an agent service that talk over HTTP (FastAPI).
+
+The user asks the UI for their last shop order. The agent plans, sees that its shop tool
+needs credentials, and asks for the ``shop_credentials`` dialog option; the UI shows a
+login form and sends the credentials back; the agent runs the tool with them (the model
+never sees them) and answers with the order. Both services run here on free 127.0.0.1
+ports; in production they are separate containers. Needs ``fastapi`` and ``uvicorn``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import httpx
+from _setup import banner, chat_client, evaluation, outcome, plan, run, serve, task
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+
+from mbxai import (
+    AsyncAgentClient,
+    AsyncToolClient,
+    DialogOption,
+    HumanInLoopResponse,
+    HumanResponseError,
+)
+from mbxai.testing import Reply, call
+
+SHOP_URL = "https://shop.example.com"
+
+
+# -- the agent service (container 2) -----------------------------------------------------
+
+
+class OrderInfo(BaseModel):
+    id: str = Field(description="Order ID")
+    order_number: str = Field(description="Order number")
+    date: str = Field(description="Order date")
+
+
+class AgentRequest(BaseModel):
+    prompt: str
+    final_response_structure: str = "OrderInfo"
+    agent_id: str | None = None
+    human_response: dict[str, Any] | None = None
+
+
+STRUCTURES: dict[str, type[BaseModel]] = {"OrderInfo": OrderInfo}
+
+
+def list_orders_from_shop(username: str, password: str, shop_url: str) -> list[dict[str, str]]:
+    """Fetch orders from the shop, oldest first, using the user's credentials."""
+    if (username, password) != ("demo", "demo123"):
+        return []
+    return [
+        {"id": "ord_001", "order_number": "ORD-2024-001", "date": "2024-01-15"},
+        {"id": "ord_002", "order_number": "ORD-2024-002", "date": "2024-01-20"},
+        {"id": "ord_003", "order_number": "ORD-2024-003", "date": "2024-01-25"},
+    ]
+
+
+AGENT_OFFLINE_REPLIES = (
+    plan(
+        "Find the user's last order in the shop",
+        task("t1", "List the shop's orders", tools=["list_orders_from_shop"]),
+    ),
+    Reply(tool_calls=[call("list_orders_from_shop", shop_url=SHOP_URL)]),
+    outcome("The most recent order is ORD-2024-003 (ord_003) from 2024-01-25."),
+    evaluation(OrderInfo(id="ord_003", order_number="ORD-2024-003", date="2024-01-25")),
+)
+
+
+def agent_service() -> FastAPI:
+    agent = AsyncAgentClient(
+        AsyncToolClient(chat_client(*AGENT_OFFLINE_REPLIES)),
+        human_in_loop=True,
+        dialog_options=[
+            DialogOption(
+                id="shop_credentials",
+                title="Shop Credentials",
+                description="Provide shop login credentials",
+                parameters={"shop_url": SHOP_URL},
+                provides=["username", "password"],  # secrets: tools get them, the model not
+            )
+        ],
+        secret_key=os.environ.get("MBXAI_SECRET_KEY") or secrets.token_urlsafe(32),
+    )
+    agent.register_tool(
+        name="list_orders_from_shop",
+        description="List orders from online shop using user credentials",
+        function=list_orders_from_shop,
+    )
+    app = FastAPI(title="Agent service")
+
+    @app.post("/agent")
+    async def agent_endpoint(request: AgentRequest) -> dict[str, Any]:
+        human_response = None
+        if request.human_response:
+            human_response = HumanInLoopResponse.model_validate(request.human_response)
+        try:
+            response = await agent.agent(
+                prompt=request.prompt,
+                final_response_structure=STRUCTURES[request.final_response_structure],
+                agent_id=request.agent_id,
+                human_response=human_response,
+            )
+        except HumanResponseError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        result: dict[str, Any] = {
+            "agent_id": response.agent_id,
+            "state": response.state.value,
+            "is_complete": response.is_complete(),
+            "needs_human_interaction": response.needs_human_interaction(),
+        }
+        if response.needs_human_interaction():
+            pending = response.human_interaction_request
+            assert pending is not None
+            result["human_interaction_request"] = {
+                "id": pending.id,
+                "interaction_type": pending.interaction_type.value,
+                "prompt": pending.prompt,
+                "dialog_option_id": pending.dialog_option_id,
+                "parameters": pending.parameters,
+            }
+        if response.is_complete():
+            result["final_response"] = response.final_response.model_dump()
+        return result
+
+    @app.get("/health")
+    async def health_check() -> dict[str, str]:
+        return {"status": "healthy"}
+
+    return app
+
+
+# -- the UI service (container 1) --------------------------------------------------------
+
+
+class ChatMessage(BaseModel):
+    message: str
+    user_id: str
+
+
+class CredentialsForm(BaseModel):
+    username: str
+    password: str
+    shop_url: str
+
+
+def ui_service(agent_url: str) -> FastAPI:
+    app = FastAPI(title="UI service")
+    active_sessions: dict[str, str] = {}  # agent_id -> pending interaction (Redis in production)
+
+    async def ask_agent(payload: dict[str, Any]) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=agent_url, timeout=120) as client:
+            response = await client.post("/agent", json=payload)
+            response.raise_for_status()
+            return response.json()
+
+    def present(agent_response: dict[str, Any]) -> dict[str, Any]:
+        request = agent_response.get("human_interaction_request")
+        if request and request["dialog_option_id"] == "shop_credentials":
+            active_sessions[agent_response["agent_id"]] = request["id"]
+            return {
+                "type": "credentials_form",
+                "message": "Please provide your shop credentials",
+                "shop_url": request["parameters"]["shop_url"],
+                "session_id": agent_response["agent_id"],
+            }
+        if agent_response["is_complete"]:
+            order = agent_response["final_response"]
+            return {
+                "type": "order_result",
+                "message": f"Your last order: #{order['order_number']} from {order['date']} (ID: {order['id']})",
+            }
+        return {"type": "message", "message": f"The agent is {agent_response['state']}"}
+
+    @app.post("/chat")
+    async def chat_endpoint(message: ChatMessage) -> dict[str, Any]:
+        return present(await ask_agent({"prompt": message.message}))
+
+    @app.post("/submit_credentials")
+    async def submit_credentials(credentials: CredentialsForm, session_id: str) -> dict[str, Any]:
+        if session_id not in active_sessions:
+            raise HTTPException(status_code=404, detail="Session not found")
+        human_response = {
+            "interaction_id": active_sessions.pop(session_id),
+            "response_type": "dialog_option",
+            "dialog_option_id": "shop_credentials",
+            "additional_context": f"username:{credentials.username},password:{credentials.password}",
+        }
+        return present(
+            await ask_agent(
+                {
+                    "prompt": "Continue with shop credentials",
+                    "agent_id": session_id,
+                    "human_response": human_response,
+                }
+            )
+        )
+
+    return app
+
+
+# -- the user ----------------------------------------------------------------------------
+
+
+async def user(ui_url: str) -> None:
+    """What the user's browser does: chat, fill in the login form, read the answer."""
+    async with httpx.AsyncClient(base_url=ui_url, timeout=120) as browser:
+        message = "Give me my last order from this online shop"
+        print(f"user: {message}")
+        reply = (await browser.post("/chat", json={"message": message, "user_id": "u1"})).json()
+        print(f"ui:   [{reply['type']}] {reply['message']}")
+        if reply["type"] == "credentials_form":
+            print(f"user: logs in to {reply['shop_url']} as demo")
+            form = {"username": "demo", "password": "demo123", "shop_url": reply["shop_url"]}
+            response = await browser.post(
+                "/submit_credentials", params={"session_id": reply["session_id"]}, json=form
+            )
+            reply = response.json()
+            print(f"ui:   [{reply['type']}] {reply['message']}")
+
+
+async def main() -> None:
+    banner("Two services: UI and agent")
+    with serve(agent_service()) as agent_url:
+        with serve(ui_service(agent_url)) as ui_url:
+            await user(ui_url)
+
+
+if __name__ == "__main__":
+    run(main)

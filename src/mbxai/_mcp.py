@@ -1,0 +1,462 @@
+"""The flavour-free half of MCP support: what needs no I/O and no ``mcp`` import.
+
+Shared by the MCP client (``mbxai._async.mcp`` and its generated sync twin), the session
+owner in ``mbxai._mcp_compat`` and the server in ``mbxai.mcp_server``:
+
+* :class:`ServerSpec` and :func:`server_spec`: what ``register_mcp_server`` was given,
+  checked once (name, transport, URL normalisation, headers and token);
+* :func:`model_tool_name`: the name a server's tool gets in the tool registry (bare,
+  namespaced ``server__tool`` on a collision, always valid for the model);
+* :func:`format_call_result`: a ``CallToolResult`` as text for the model;
+* :func:`tool_result_payload`: a Python return value as MCP text + ``structuredContent``;
+* the MCP errors, under :class:`mbxai.MBXAIError`.
+
+The ``mcp`` SDK is an optional dependency (``pip install 'mbxai[mcp]'``): nothing here
+imports it, so ``import mbxai`` stays light; :func:`require_sdk` says how to install it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib.util
+import json
+import re
+import shlex
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import pydantic_core
+from pydantic import BaseModel, SecretStr
+
+from ._errors import ConfigurationError, MBXAIError
+from ._logging import register_secret
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MCPConnectionError",
+    "MCPServerError",
+    "MCPServerInfo",
+    "MCPToolError",
+    "ServerSpec",
+    "TransportKind",
+    "describe_error",
+    "format_call_result",
+    "model_tool_name",
+    "require_sdk",
+    "server_spec",
+    "tool_result_payload",
+]
+
+TransportKind = Literal["http", "sse", "stdio"]
+
+#: Seconds allowed for connecting (handshake and tool listing included) and for each call.
+DEFAULT_TIMEOUT: Final = 30.0
+
+_SERVER_NAME: Final = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
+_TOOL_CHARS: Final = re.compile(r"[^A-Za-z0-9_-]")
+_MAX_TOOL_NAME: Final = 64  # OpenAI's limit for function names
+_SEPARATOR: Final = "__"
+_CREDENTIAL_HEADER: Final = re.compile(r"auth|token|key|secret|cookie|session|password", re.I)
+_TRANSPORTS: Final[Mapping[str, TransportKind]] = {
+    "http": "http",
+    "streamable-http": "http",
+    "streamable_http": "http",
+    "streamablehttp": "http",
+    "sse": "sse",
+    "stdio": "stdio",
+}
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class MCPServerError(MBXAIError):
+    """Something went wrong with an MCP server; the message names the server."""
+
+
+class MCPConnectionError(MCPServerError):
+    """An MCP server could not be reached, dropped the connection, or did not answer in time.
+
+    Raised by ``register_mcp_server`` when the first connection fails. During a chat the
+    model gets it as the tool's result ("server X unavailable: ..."), not you.
+    """
+
+
+class MCPToolError(MCPServerError):
+    """An MCP server answered a tool call with an error (``isError``, or a protocol error).
+
+    During a chat the model gets it as the tool's result, so it can correct itself.
+    """
+
+
+def require_sdk() -> None:
+    """Raise :class:`ConfigurationError` with the install hint when ``mcp`` is missing."""
+    if importlib.util.find_spec("mcp") is None:
+        raise ConfigurationError("MCP support needs the official MCP SDK: pip install 'mbxai[mcp]'")
+
+
+# -- what register_mcp_server was given ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ServerSpec:
+    """One MCP server to connect to, checked and normalised.
+
+    ``headers`` (the token included, as ``Authorization: Bearer ...``) are sent to this
+    server only and never appear in the repr, logs or errors.
+    """
+
+    name: str
+    transport: TransportKind
+    timeout: float
+    #: The endpoint (``http``/``sse``), with ``/mcp`` added to a bare base URL.
+    url: str | None = None
+    #: The command and its arguments (``stdio``).
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = field(default=None, repr=False)
+    cwd: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"ServerSpec(name={self.name!r}, transport={self.transport!r}, where={self.where!r})"
+
+    @property
+    def where(self) -> str:
+        """The server's address for messages: the URL without credentials, or the command."""
+        if self.url is not None:
+            return _redact_url(self.url)
+        return shlex.join([self.command or "", *self.args])
+
+
+def server_spec(
+    name: str,
+    target: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    token: str | SecretStr | None = None,
+    transport: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ServerSpec:
+    """Check ``register_mcp_server``'s arguments and decide how to connect.
+
+    ``target`` is a URL (Streamable HTTP; SSE for ``transport="sse"`` or a path ending in
+    ``/sse``; a bare base URL such as ``http://localhost:8000`` means its ``/mcp``
+    endpoint), a command (a string, split like a shell would, or a list of arguments),
+    or an ``mcp.StdioServerParameters``.
+    """
+    if not isinstance(name, str) or not _SERVER_NAME.match(name):
+        raise ConfigurationError(
+            f"MCP server name {name!r} is invalid: use 1-48 letters, digits, '_' or '-' "
+            "(it prefixes tool names on a collision)"
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    kind = _transport_kind(name, transport)
+    extra = _auth_headers(name, headers, token)
+
+    if _is_stdio_parameters(target):
+        return _stdio_spec(
+            name,
+            kind,
+            extra,
+            float(timeout),
+            target.command,
+            list(target.args),
+            env=target.env,
+            cwd=None if target.cwd is None else str(target.cwd),
+        )
+    if isinstance(target, str) and _looks_like_url(target) and kind != "stdio":
+        url, sse = _normalise_url(name, target, kind)
+        return ServerSpec(
+            name=name,
+            transport="sse" if sse else "http",
+            timeout=float(timeout),
+            url=url,
+            headers=extra,
+        )
+    if isinstance(target, str):
+        if kind in ("http", "sse"):
+            raise ConfigurationError(
+                f"MCP server {name!r}: transport={transport!r} needs an http(s) URL, got {target!r}"
+            )
+        try:
+            argv = shlex.split(target)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"MCP server {name!r}: cannot split the command: {exc}"
+            ) from None
+        return _stdio_spec(name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:])
+    if isinstance(target, Sequence) and not isinstance(target, bytes | bytearray):
+        argv = list(target)
+        if not all(isinstance(arg, str) for arg in argv):
+            raise ConfigurationError(
+                f"MCP server {name!r}: a command must be a list of strings, got {target!r}"
+            )
+        if kind in ("http", "sse"):
+            raise ConfigurationError(
+                f"MCP server {name!r}: transport={transport!r} needs an http(s) URL, got a command"
+            )
+        return _stdio_spec(name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:])
+    raise ConfigurationError(
+        f"MCP server {name!r}: target must be a URL, a command (string or list of "
+        f"arguments) or mcp.StdioServerParameters, got {type(target).__name__}"
+    )
+
+
+def _transport_kind(name: str, transport: str | None) -> TransportKind | None:
+    if transport is None:
+        return None
+    kind = _TRANSPORTS.get(str(transport).lower()) if isinstance(transport, str) else None
+    if kind is None:
+        raise ConfigurationError(
+            f"MCP server {name!r}: transport must be 'http' (Streamable HTTP), 'sse' or "
+            f"'stdio', got {transport!r}"
+        )
+    return kind
+
+
+def _auth_headers(
+    name: str, headers: Mapping[str, str] | None, token: str | SecretStr | None
+) -> dict[str, str]:
+    result: dict[str, str] = {}
+    if headers is not None:
+        if not isinstance(headers, Mapping):
+            raise ConfigurationError(
+                f"MCP server {name!r}: headers must be a mapping, got {type(headers).__name__}"
+            )
+        for key, value in headers.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise ConfigurationError(
+                    f"MCP server {name!r}: header names and values must be strings (header {key!r})"
+                )
+            result[key] = value
+    if token is not None:
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        if not isinstance(secret, str) or not secret:
+            raise ConfigurationError(f"MCP server {name!r}: token must be a non-empty string")
+        if any(key.lower() == "authorization" for key in result):
+            raise ConfigurationError(
+                f"MCP server {name!r}: pass either token= or an Authorization header, not both"
+            )
+        result["Authorization"] = f"Bearer {secret}"
+    for key, value in result.items():
+        if _CREDENTIAL_HEADER.search(key):  # never logged, whatever field shows it
+            register_secret(value.removeprefix("Bearer ").strip())
+            register_secret(value)
+    return result
+
+
+def _is_stdio_parameters(target: Any) -> bool:
+    """Whether ``target`` is an ``mcp.StdioServerParameters`` (without importing mcp)."""
+    cls = type(target)
+    return cls.__name__ == "StdioServerParameters" and cls.__module__.startswith("mcp")
+
+
+def _stdio_spec(
+    name: str,
+    kind: TransportKind | None,
+    headers: Mapping[str, str],
+    timeout: float,
+    command: str,
+    args: list[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> ServerSpec:
+    if kind not in (None, "stdio"):
+        raise ConfigurationError(f"MCP server {name!r}: a command is run over stdio, not {kind}")
+    if headers:
+        raise ConfigurationError(
+            f"MCP server {name!r}: headers and token are for HTTP servers; a stdio server "
+            "gets its credentials through its environment (mcp.StdioServerParameters(env=...))"
+        )
+    if not command:
+        raise ConfigurationError(f"MCP server {name!r}: the command is empty")
+    return ServerSpec(
+        name=name,
+        transport="stdio",
+        timeout=timeout,
+        command=command,
+        args=tuple(args),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+    )
+
+
+def _looks_like_url(target: str) -> bool:
+    return target.lower().startswith(("http://", "https://"))
+
+
+def _normalise_url(name: str, url: str, kind: TransportKind | None) -> tuple[str, bool]:
+    """The endpoint to connect to, and whether it speaks SSE.
+
+    A URL with no path (or just ``/``) is a server's base URL: its Streamable HTTP
+    endpoint is ``/mcp`` (and ``/sse`` for ``transport="sse"``), the SDK servers' default.
+    """
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigurationError(f"MCP server {name!r}: {_redact_url(url)!r} has no host")
+    path = parts.path
+    sse = kind == "sse" or (kind is None and path.rstrip("/").endswith("/sse"))
+    if path in ("", "/"):
+        path = "/sse" if sse else "/mcp"
+    return urlunsplit(parts._replace(path=path)), sse
+
+
+def _redact_url(url: str) -> str:
+    """``url`` without a password (user info may carry credentials)."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+@dataclass(frozen=True, slots=True)
+class MCPServerInfo:
+    """A registered MCP server, as :attr:`MCPClient.mcp_servers` reports it.
+
+    Attributes:
+        name: The name it was registered under.
+        transport: ``"http"`` (Streamable HTTP), ``"sse"`` or ``"stdio"``.
+        where: Its URL (credentials removed) or command.
+        connected: Whether its session is up right now.
+        tools: Registry name -> the server's own name of each of its tools.
+        last_error: Why it is (or last was) disconnected.
+        connections: Sessions established so far; more than one means it reconnected.
+    """
+
+    name: str
+    transport: str
+    where: str
+    connected: bool
+    tools: Mapping[str, str] = field(default_factory=dict)
+    last_error: str | None = None
+    connections: int = 0
+
+
+# -- tool names -----------------------------------------------------------------------------
+
+
+def model_tool_name(server: str, tool: str, taken: Collection[str], *, namespace: bool) -> str:
+    """The registry name of ``server``'s tool ``tool``.
+
+    The tool's own name (made valid for the model: ``^[a-zA-Z0-9_-]{1,64}$``) unless it is
+    ``taken`` (a local tool or another server's) or ``namespace`` is set; then
+    ``server__tool``, and a numbered variant if even that is taken.
+    """
+    own = _valid_name(tool)
+    if not namespace and own not in taken:
+        return own
+    spaced = _valid_name(f"{server}{_SEPARATOR}{tool}")
+    if spaced not in taken:
+        return spaced
+    number = 2
+    while True:
+        suffix = f"_{number}"
+        candidate = spaced[: _MAX_TOOL_NAME - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def _valid_name(name: str) -> str:
+    cleaned = _TOOL_CHARS.sub("_", name)[:_MAX_TOOL_NAME]
+    return cleaned or "tool"
+
+
+# -- results, client side -------------------------------------------------------------------
+
+
+def format_call_result(result: Any) -> tuple[str, bool]:
+    """A ``CallToolResult`` as text for the model, and whether it is an error.
+
+    ``structuredContent`` becomes JSON when present (its text twin is then redundant);
+    otherwise the text blocks are joined. Images, audio and resources are summarised
+    (kind, type, size, URI): the model gets a description, not megabytes of base64.
+    An error result prefers its text, which is where servers explain the error.
+    """
+    data: Mapping[str, Any]
+    if isinstance(result, BaseModel):
+        data = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    elif isinstance(result, Mapping):
+        data = result
+    else:
+        raise TypeError(f"not a CallToolResult: {type(result).__name__}")
+    is_error = bool(data.get("isError"))
+    blocks = [b for b in data.get("content") or () if isinstance(b, Mapping)]
+    texts = [str(b.get("text", "")) for b in blocks if b.get("type") == "text"]
+    structured = data.get("structuredContent")
+    parts: list[str] = []
+    if structured is not None and not (is_error and texts):
+        parts.append(pydantic_core.to_json(structured).decode())
+    elif texts:
+        parts.append("\n".join(texts))
+    parts.extend(_summary(b) for b in blocks if b.get("type") != "text")
+    text = "\n".join(part for part in parts if part)
+    return text or "(the tool returned no content)", is_error
+
+
+def _summary(block: Mapping[str, Any]) -> str:
+    kind = block.get("type")
+    if kind in ("image", "audio"):
+        size = _decoded_size(block.get("data"))
+        return f"[{kind}: {block.get('mimeType') or 'unknown type'}, {size}]"
+    if kind == "resource_link":
+        label = block.get("title") or block.get("name") or "resource"
+        return f"[resource link: {label} <{block.get('uri')}>]"
+    if kind == "resource":
+        resource = block.get("resource") or {}
+        uri = resource.get("uri")
+        if "text" in resource:
+            return f"[resource {uri}]\n{resource['text']}"
+        size = _decoded_size(resource.get("blob"))
+        return f"[resource {uri}: {resource.get('mimeType') or 'binary'}, {size}]"
+    return f"[{kind or 'unknown'} content]"
+
+
+def _decoded_size(data: Any) -> str:
+    if not isinstance(data, str):
+        return "no data"
+    try:
+        size = len(base64.b64decode(data, validate=False))
+    except (binascii.Error, ValueError):
+        size = len(data)
+    return f"{size} bytes"
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line naming what went wrong, from the innermost error of an exception group."""
+    while isinstance(exc, BaseExceptionGroup):
+        inner: list[BaseException] = [e for e in exc.exceptions if isinstance(e, Exception)]
+        inner = inner or list(exc.exceptions)
+        exc = inner[0]
+    message = str(exc).strip()
+    kind = type(exc).__name__
+    if isinstance(exc, TimeoutError) and not message:
+        return "timed out"
+    return f"{kind}: {message}" if message else kind
+
+
+# -- results, server side ---------------------------------------------------------------------
+
+
+def tool_result_payload(value: Any) -> tuple[str, dict[str, Any] | None]:
+    """A tool function's return value as MCP text and ``structuredContent``.
+
+    Strings are text only. Objects (dicts, Pydantic models, dataclasses) are also the
+    structured content; other values (numbers, lists) are wrapped as ``{"result": ...}``,
+    since MCP's structured content is a JSON object.
+    """
+    if isinstance(value, str):
+        return value, None
+    jsonable = pydantic_core.to_jsonable_python(value, fallback=str)
+    text = json.dumps(jsonable, ensure_ascii=False, separators=(",", ":"))
+    structured = jsonable if isinstance(jsonable, dict) else {"result": jsonable}
+    return text, structured

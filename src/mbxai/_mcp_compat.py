@@ -1,0 +1,791 @@
+"""MCP sessions, each owned by one task: the escape hatch for the async-only ``mcp`` SDK.
+
+The official SDK is async-only, and its transports and ``ClientSession`` are context
+managers holding task groups and cancel scopes. Entering one in a task and leaving it in
+another is what fails with "Attempted to exit cancel scope in a different task"
+(python-sdk #577, pydantic-ai #2818). So each server gets a :class:`_SessionOwner`: one
+long-lived task that enters the transport and the session, serves the calls sent to it
+through a memory stream, reconnects with backoff when the server drops, and leaves the
+context managers itself on close. Callers only ever send it a call and wait (bounded) for
+the answer, so one failing server cannot take down the others or the caller.
+
+Both flavours share that owner:
+
+* :class:`AsyncMCPConnections` runs the owner tasks in a task group of the caller's event
+  loop, entered by ``async with AsyncMCPClient(...)``;
+* :class:`MCPConnections` (its sync twin, the name the code generator maps it to) runs the
+  same owners on mbxai's background event loop and blocks on it through
+  ``mbxai._concurrency`` — never an event loop in the caller's thread, so the sync client
+  works inside Jupyter or any running loop.
+
+This module and ``mbxai._concurrency`` are the only modules that import anyio. The ``mcp``
+SDK itself is imported lazily, when a server is connected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from types import TracebackType
+from typing import Any, Final, TextIO
+
+import anyio
+
+from ._concurrency import run_context_blocking, run_coroutine_blocking
+from ._errors import ClientClosedError, ConfigurationError
+from ._logging import get_logger
+from ._mcp import (
+    MCPConnectionError,
+    MCPServerError,
+    MCPToolError,
+    ServerSpec,
+    describe_error,
+    require_sdk,
+)
+from ._version import __version__
+
+__all__ = ["AsyncMCPConnection", "AsyncMCPConnections", "MCPConnection", "MCPConnections"]
+
+#: Called with a server's new tool list after a tools/list_changed notification (or a
+#: reconnection) changed it. Runs in the owner task: it must not block.
+ToolsChanged = Callable[[Sequence[Any]], None]
+
+#: Background reconnection: first wait, doubling up to the cap, for this many attempts.
+#: After that the server is retried only when a call for it arrives.
+_BACKOFF_FIRST: Final = 0.25
+_BACKOFF_MAX: Final = 30.0
+_BACKGROUND_ATTEMPTS: Final = 6
+#: How long a closing owner may take to leave its session politely before it is cancelled.
+_CLOSE_GRACE: Final = 5.0
+_MAX_LIST_PAGES: Final = 100
+_SSE_IDLE_TIMEOUT: Final = 300.0  # the SDK's default for event streams that may stay quiet
+
+
+class _Call:
+    """One tool call on its way to an owner, and its answer."""
+
+    __slots__ = (
+        "abandoned",
+        "arguments",
+        "done",
+        "error",
+        "name",
+        "queued_at",
+        "result",
+        "retried",
+        "scope",
+    )
+
+    def __init__(self, name: str, arguments: dict[str, Any]) -> None:
+        self.name = name
+        self.arguments = arguments
+        self.queued_at = anyio.current_time()
+        self.done = anyio.Event()
+        self.result: Any = None
+        self.error: MCPServerError | None = None
+        self.scope: anyio.CancelScope | None = None
+        self.abandoned = False
+        self.retried = False
+
+    def succeed(self, result: Any) -> None:
+        if not self.done.is_set():
+            self.result = result
+            self.done.set()
+
+    def fail(self, error: MCPServerError) -> None:
+        if not self.done.is_set():
+            self.error = error
+            self.done.set()
+
+    def abandon(self) -> None:
+        """The caller stopped waiting: skip the call, or cancel it if it is running."""
+        self.abandoned = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+
+class _SessionOwner:
+    """One MCP server's connection, owned by the task running :meth:`run`.
+
+    Only that task enters and leaves the SDK's transport and ``ClientSession``. Other
+    tasks talk to it through :meth:`call` (a memory stream and an event per call).
+    """
+
+    def __init__(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> None:
+        self.spec = spec
+        self.tools: list[Any] = []
+        self.connected = False
+        self.closing = False
+        self.last_error: str | None = None
+        #: Sessions established so far (more than one: it reconnected).
+        self.connections = 0
+        self._on_tools_changed = on_tools_changed
+        self._send, self._receive = anyio.create_memory_object_stream[_Call](math.inf)
+        self._inflight: set[_Call] = set()
+        self._wake = anyio.Event()
+        self._refresh = anyio.Event()
+        self._first = anyio.Event()
+        self._done = anyio.Event()
+        self._scope: anyio.CancelScope | None = None
+
+    # -- the owner task ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve calls, reconnect with bounded backoff; never raises."""
+        log = get_logger()
+        failures = 0
+        try:
+            while not self.closing:
+                started = anyio.current_time()
+                was_connected, reason = await self._connect_and_serve()
+                if self._stopping():
+                    break
+                self.connected = False
+                self.last_error = reason
+                self._fail_inflight(f"the connection was lost during the call ({reason})")
+                if was_connected:
+                    log.warning("mcp.disconnected", server=self.spec.name, reason=reason)
+                    failures = 0
+                    delay = 0.0  # it was up a moment ago: try again at once
+                else:
+                    failures += 1
+                    # Calls that waited through this attempt fail now; a call that came
+                    # during it gets an attempt of its own, at once.
+                    newer = self._fail_queued(reason, before=started)
+                    if not self._first.is_set():
+                        return  # the first connection failed: register_mcp_server reports it
+                    log.warning(
+                        "mcp.reconnect_failed",
+                        server=self.spec.name,
+                        reason=reason,
+                        attempt=failures,
+                    )
+                    if newer:
+                        delay = 0.0
+                    elif failures < _BACKGROUND_ATTEMPTS:
+                        delay = min(_BACKOFF_FIRST * 2 ** (failures - 1), _BACKOFF_MAX)
+                    else:
+                        delay = math.inf  # from now on, only a call wakes it
+                self._wake = anyio.Event()
+                if delay:
+                    with anyio.move_on_after(delay):
+                        await self._wake.wait()
+        except Exception as exc:  # a bug here must not take the caller's task group down
+            self.last_error = describe_error(exc)
+            log.error("mcp.owner_failed", server=self.spec.name, error=self.last_error)
+        finally:
+            self.connected = False
+            self._send.close()
+            why = "the MCP client was closed" if self.closing else self.last_error
+            self._fail_queued(why or "the connection ended")
+            self._receive.close()
+            self._fail_inflight(why or "the connection ended")
+            self._first.set()
+            self._done.set()
+
+    async def _connect_and_serve(self) -> tuple[bool, str]:
+        """One connection: handshake, tool listing, then calls until it ends.
+
+        Returns whether the server was reached and why the connection ended. Connecting
+        (handshake and listing included) is bounded by the server's timeout.
+        """
+        from mcp import Client
+        from mcp.types import Implementation
+
+        spec = self.spec
+        connected = False
+        reason = "the MCP client was closed"
+        scope = anyio.CancelScope(deadline=anyio.current_time() + spec.timeout)
+        self._scope = scope
+        try:
+            with scope:
+                async with contextlib.AsyncExitStack() as stack:
+                    transport = await _open_transport(spec, stack)
+                    client = await stack.enter_async_context(
+                        Client(
+                            transport,
+                            mode="legacy",  # the initialize handshake every server speaks
+                            cache=None,
+                            read_timeout_seconds=spec.timeout,
+                            message_handler=self._on_message,
+                            client_info=Implementation(name="mbxai", version=__version__),
+                        )
+                    )
+                    tools = await _list_tools(client)
+                    scope.deadline = math.inf
+                    connected = True
+                    self._set_tools(tools)
+                    self.connected = True
+                    self.connections += 1
+                    self.last_error = None
+                    self._first.set()
+                    get_logger().info("mcp.connected", server=spec.name, tools=len(tools))
+                    reason = await self._serve(client, transport.ended)
+                    # Leaving the session (a DELETE to the server, stopping a process) is
+                    # bounded too.
+                    scope.deadline = anyio.current_time() + spec.timeout
+        except Exception as exc:
+            reason = describe_error(exc)
+        if scope.cancelled_caught and not connected and not self.closing:
+            reason = f"no answer within {spec.timeout:g} s"
+        return connected, reason
+
+    async def _serve(self, client: Any, ended: anyio.Event) -> str:
+        """Run the calls sent to this owner, concurrently, until the connection ends."""
+        reason = "the MCP client was closed"
+        async with anyio.create_task_group() as tg:
+
+            def lose(why: str) -> None:
+                nonlocal reason
+                reason = why
+                tg.cancel_scope.cancel()
+
+            async def watch_end() -> None:
+                await ended.wait()
+                lose("the server closed the connection")
+
+            tg.start_soon(watch_end)
+            tg.start_soon(self._refresh_tools, client)
+            async for call in self._receive:
+                if self.closing:
+                    call.fail(MCPConnectionError(self.unavailable("the MCP client was closed")))
+                elif not call.abandoned:
+                    tg.start_soon(self._run_call, client, call, ended, lose)
+            tg.cancel_scope.cancel()  # the stream was closed: the client is closing
+        return reason
+
+    async def _run_call(
+        self, client: Any, call: _Call, ended: anyio.Event, lose: Callable[[str], None]
+    ) -> None:
+        from mcp import MCPError
+        from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+        spec = self.spec
+        if call.abandoned:
+            return
+        if ended.is_set():  # not sent: the next connection serves it
+            self._requeue(call)
+            lose("the server closed the connection")
+            return
+        self._inflight.add(call)
+        try:
+            with anyio.CancelScope() as scope:
+                call.scope = scope
+                result = await client.call_tool(
+                    call.name, call.arguments, read_timeout_seconds=spec.timeout
+                )
+        except MCPError as exc:
+            self._inflight.discard(call)
+            if _session_gone(exc):
+                # The server restarted and forgot the session, so it never ran the call:
+                # send it once more on a new session.
+                if call.retried:
+                    call.fail(MCPConnectionError(self.unavailable(exc.message)))
+                else:
+                    call.retried = True
+                    self._requeue(call)
+                lose(f"the server ended the session ({exc.message})")
+            elif exc.code == CONNECTION_CLOSED:
+                call.fail(
+                    MCPConnectionError(self.unavailable("the connection closed during the call"))
+                )
+                lose("the connection closed")
+            elif exc.code == REQUEST_TIMEOUT:
+                call.fail(
+                    MCPConnectionError(self.unavailable(f"no answer within {spec.timeout:g} s"))
+                )
+            else:
+                call.fail(
+                    MCPToolError(f"server {spec.name!r} rejected the call of {call.name!r}: {exc}")
+                )
+        except Exception as exc:
+            self._inflight.discard(call)
+            call.fail(
+                MCPToolError(
+                    f"server {spec.name!r}: calling {call.name!r} failed: {describe_error(exc)}"
+                )
+            )
+        else:
+            self._inflight.discard(call)
+            if scope.cancelled_caught:
+                call.fail(MCPConnectionError(self.unavailable("the call was abandoned")))
+            else:
+                call.succeed(result)
+
+    async def _refresh_tools(self, client: Any) -> None:
+        """Re-list the tools whenever the server says they changed."""
+        while True:
+            await self._refresh.wait()
+            self._refresh = anyio.Event()
+            try:
+                with anyio.fail_after(self.spec.timeout):
+                    tools = await _list_tools(client)
+            except Exception as exc:
+                get_logger().warning(
+                    "mcp.list_tools_failed", server=self.spec.name, error=describe_error(exc)
+                )
+                continue
+            self._set_tools(tools)
+
+    async def _on_message(self, message: Any) -> None:
+        """The session's handler for server notifications (and transport errors)."""
+        if isinstance(message, Exception):
+            get_logger().debug(
+                "mcp.transport_error", server=self.spec.name, error=describe_error(message)
+            )
+        elif getattr(message, "method", None) == "notifications/tools/list_changed":
+            self._refresh.set()
+
+    def _set_tools(self, tools: list[Any]) -> None:
+        changed = _tool_signature(tools) != _tool_signature(self.tools)
+        self.tools = tools
+        if changed and self._first.is_set():  # the first listing is read by the registrar
+            try:
+                self._on_tools_changed(tools)
+            except Exception as exc:
+                get_logger().error(
+                    "mcp.tools_changed_failed", server=self.spec.name, error=describe_error(exc)
+                )
+
+    def _requeue(self, call: _Call) -> None:
+        try:
+            self._send.send_nowait(call)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            call.fail(MCPConnectionError(self.unavailable("the MCP client was closed")))
+
+    def _fail_queued(self, why: str, *, before: float = math.inf) -> bool:
+        """Fail the waiting calls queued before ``before``; whether newer ones wait on."""
+        newer: list[_Call] = []
+        while True:
+            try:
+                call = self._receive.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            if call.queued_at < before:
+                call.fail(MCPConnectionError(self.unavailable(why)))
+            elif not call.abandoned:
+                newer.append(call)
+        for call in newer:
+            self._requeue(call)
+        return bool(newer)
+
+    def _fail_inflight(self, why: str) -> None:
+        calls, self._inflight = self._inflight, set()
+        for call in calls:
+            call.fail(MCPConnectionError(self.unavailable(why)))
+
+    def _stopping(self) -> bool:
+        return self.closing  # set by aclose() while this task awaited
+
+    # -- what other tasks call ----------------------------------------------------------------
+
+    def unavailable(self, why: str) -> str:
+        return f"server {self.spec.name!r} unavailable: {why}"
+
+    async def wait_connected(self) -> bool:
+        """Wait for the first connection attempt; whether it succeeded."""
+        with anyio.move_on_after(2 * self.spec.timeout + _CLOSE_GRACE):
+            await self._first.wait()
+        return self.connected
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call a tool through the owner and wait, at most the timeout, for the result."""
+        spec = self.spec
+        call = _Call(name, arguments)
+        if self.closing:
+            raise MCPConnectionError(self.unavailable("the MCP client was closed"))
+        try:
+            self._send.send_nowait(call)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            raise MCPConnectionError(self.unavailable("the MCP client was closed")) from None
+        if not self.connected:
+            self._wake.set()  # a waiting owner reconnects now rather than after its backoff
+        with anyio.move_on_after(spec.timeout):
+            await call.done.wait()
+        if not call.done.is_set():
+            call.abandon()
+            why = f"no answer within {spec.timeout:g} s"
+            if not self.connected and self.last_error:
+                why += f" (last error: {self.last_error})"
+            raise MCPConnectionError(self.unavailable(why))
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    async def aclose(self) -> None:
+        """Leave the session politely (bounded), then cancel whatever is left."""
+        if not self.closing:
+            self.closing = True
+            self._send.close()  # the serving loop ends and leaves the session
+            self._wake.set()
+            if not self.connected and self._scope is not None:
+                self._scope.cancel()  # still connecting: no session to leave
+        with anyio.move_on_after(_CLOSE_GRACE):
+            await self._done.wait()
+        if not self._done.is_set() and self._scope is not None:
+            self._scope.cancel()
+            with anyio.move_on_after(_CLOSE_GRACE):
+                await self._done.wait()
+
+
+# -- the SDK's transports ----------------------------------------------------------------------
+
+
+class _WatchedReadStream:
+    """The transport's read stream, setting ``ended`` when the server's side closes."""
+
+    def __init__(self, inner: Any, ended: anyio.Event) -> None:
+        self._inner = inner
+        self._ended = ended
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._ended.set()
+            raise
+
+    async def aclose(self) -> None:
+        self._ended.set()
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _WatchedReadStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _WatchedReadStream:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        self._ended.set()
+        return await self._inner.__aexit__(exc_type, exc, tb)  # type: ignore[no-any-return]
+
+
+class _WatchedTransport:
+    """An SDK transport whose read side reports its end: a dead stdio server is noticed
+    at once, not at the next call."""
+
+    def __init__(self, inner: AbstractAsyncContextManager[Any]) -> None:
+        self._inner = inner
+        self.ended = anyio.Event()
+
+    async def __aenter__(self) -> tuple[Any, Any]:
+        read, write = await self._inner.__aenter__()
+        return _WatchedReadStream(read, self.ended), write
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        self.ended.set()
+        return await self._inner.__aexit__(exc_type, exc, tb)
+
+
+async def _open_transport(spec: ServerSpec, stack: contextlib.AsyncExitStack) -> _WatchedTransport:
+    """The SDK transport for ``spec`` (not entered yet); an HTTP client goes on ``stack``."""
+    if spec.transport == "stdio":
+        from mcp import StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(
+            command=spec.command or "",
+            args=list(spec.args),
+            env=dict(spec.env) if spec.env is not None else None,
+            cwd=spec.cwd,
+        )
+        return _WatchedTransport(stdio_client(params, errlog=_errlog()))
+    assert spec.url is not None
+    if spec.transport == "sse":
+        from mcp.client.sse import sse_client
+
+        return _WatchedTransport(
+            sse_client(
+                spec.url,
+                headers=dict(spec.headers),
+                timeout=spec.timeout,
+                sse_read_timeout=_SSE_IDLE_TIMEOUT,
+            )
+        )
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    # Headers (and the token) go on this server's own HTTP client: no other server sees them.
+    http = await stack.enter_async_context(
+        httpx2.AsyncClient(
+            headers=dict(spec.headers),
+            timeout=httpx2.Timeout(spec.timeout, read=_SSE_IDLE_TIMEOUT),
+        )
+    )
+    return _WatchedTransport(streamable_http_client(spec.url, http_client=http))
+
+
+_devnull: TextIO | None = None
+
+
+def _errlog() -> TextIO:
+    """Where a stdio server's stderr goes: ours, or nowhere when ours is no real file
+    (Jupyter's, a captured one)."""
+    global _devnull
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        if _devnull is None:
+            _devnull = open(os.devnull, "w")  # noqa: SIM115 - kept open for every server
+        return _devnull
+    return sys.stderr
+
+
+async def _list_tools(client: Any) -> list[Any]:
+    tools: list[Any] = []
+    cursor: str | None = None
+    for _ in range(_MAX_LIST_PAGES):  # a server paging forever cannot hang the connection
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return tools
+
+
+def _tool_signature(tools: Sequence[Any]) -> list[Any]:
+    return [tool.model_dump(mode="json") for tool in tools]
+
+
+def _session_gone(exc: Any) -> bool:
+    """Whether a Streamable HTTP server answered that it no longer knows the session
+    (HTTP 404: it restarted, or the session idled out)."""
+    from mcp.types import INVALID_REQUEST
+
+    message = str(exc.message).lower()
+    return (
+        exc.code == INVALID_REQUEST
+        and "session" in message
+        and ("not found" in message or "terminated" in message or "expired" in message)
+    )
+
+
+# -- the two flavours -----------------------------------------------------------------------
+
+
+class AsyncMCPConnection:
+    """A connected MCP server for the async client: its tools, and calls to them."""
+
+    __slots__ = ("_detach", "_owner")
+
+    def __init__(self, owner: _SessionOwner, detach: Callable[[_SessionOwner], None]) -> None:
+        self._owner = owner
+        self._detach = detach
+
+    @property
+    def spec(self) -> ServerSpec:
+        return self._owner.spec
+
+    @property
+    def tools(self) -> list[Any]:
+        """The server's tools (``mcp.types.Tool``), as last listed."""
+        return list(self._owner.tools)
+
+    @property
+    def connected(self) -> bool:
+        return self._owner.connected
+
+    @property
+    def last_error(self) -> str | None:
+        return self._owner.last_error
+
+    @property
+    def connections(self) -> int:
+        return self._owner.connections
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call a tool; its ``CallToolResult``, or :class:`MCPConnectionError` /
+        :class:`MCPToolError` within the server's timeout."""
+        return await self._owner.call(name, arguments)
+
+    async def aclose(self) -> None:
+        """Disconnect this server (its owner task leaves the session and ends)."""
+        self._detach(self._owner)
+        with anyio.CancelScope(shield=True):
+            await self._owner.aclose()
+
+
+class AsyncMCPConnections:
+    """The MCP server sessions of one async client: one owner task per server, in the task
+    group of the client's ``async with`` block (entered and left by the same task)."""
+
+    def __init__(self) -> None:
+        self._tg: Any = None
+        self._owners: list[_SessionOwner] = []
+        self._closed = False
+
+    async def __aenter__(self) -> AsyncMCPConnections:
+        if self._tg is not None:
+            raise ConfigurationError("this MCP client is already open (nested `async with`)")
+        if self._closed:
+            raise ClientClosedError("this MCP client was closed; create a new one")
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tg, self._tg = self._tg, None
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+        finally:
+            if tg is not None:
+                # Every owner has ended, so the group is empty. What the block raised is
+                # not passed in: it propagates as it is, not wrapped in an exception group.
+                await tg.__aexit__(None, None, None)
+
+    async def connect(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> AsyncMCPConnection:
+        """Start ``spec``'s owner task and wait for its first connection.
+
+        Raises :class:`MCPConnectionError` naming the server when it cannot be reached.
+        """
+        require_sdk()
+        if self._closed:
+            raise ClientClosedError("this MCP client was closed; create a new one")
+        if self._tg is None:
+            raise ConfigurationError(
+                "AsyncMCPClient connects MCP servers inside `async with AsyncMCPClient(...) as "
+                "client:` - each server's session is owned by a task of that block, so it is "
+                "entered and left by the same task (use MCPClient to connect without one)"
+            )
+        owner = _SessionOwner(spec, on_tools_changed)
+        self._owners.append(owner)
+        self._tg.start_soon(owner.run, name=f"mbxai-mcp-{spec.name}")
+        try:
+            connected = await owner.wait_connected()
+        except BaseException:
+            self._detach(owner)
+            with anyio.CancelScope(shield=True):
+                await owner.aclose()
+            raise
+        if not connected:
+            self._detach(owner)
+            await owner.aclose()
+            raise MCPConnectionError(
+                f"could not connect to MCP server {spec.name!r} ({spec.where}): "
+                f"{owner.last_error or 'no answer in time'}"
+            )
+        return AsyncMCPConnection(owner, self._detach)
+
+    def _detach(self, owner: _SessionOwner) -> None:
+        with contextlib.suppress(ValueError):
+            self._owners.remove(owner)
+
+    async def aclose(self) -> None:
+        """Disconnect every server (concurrently, each bounded). The task group itself is
+        left by the ``async with`` block that entered it."""
+        self._closed = True
+        owners, self._owners = self._owners, []
+        if owners:
+            async with anyio.create_task_group() as tg:
+                for owner in owners:
+                    tg.start_soon(owner.aclose)
+
+
+class MCPConnection:
+    """A connected MCP server for the sync client (the owner runs on mbxai's background
+    event loop; calls block until it answers, bounded by the server's timeout)."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: AsyncMCPConnection) -> None:
+        self._inner = inner
+
+    @property
+    def spec(self) -> ServerSpec:
+        return self._inner.spec
+
+    @property
+    def tools(self) -> list[Any]:
+        return self._inner.tools
+
+    @property
+    def connected(self) -> bool:
+        return self._inner.connected
+
+    @property
+    def last_error(self) -> str | None:
+        return self._inner.last_error
+
+    @property
+    def connections(self) -> int:
+        return self._inner.connections
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        return run_coroutine_blocking(self._inner.call_tool, name, arguments)
+
+    def close(self) -> None:
+        run_coroutine_blocking(self._inner.aclose)
+
+
+class MCPConnections:
+    """The MCP server sessions of one sync client: the owners of
+    :class:`AsyncMCPConnections`, run on mbxai's background event loop (started on the
+    first connection, so no ``with`` block is needed)."""
+
+    def __init__(self) -> None:
+        self._hub = AsyncMCPConnections()
+        self._running: AbstractContextManager[Any] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __enter__(self) -> MCPConnections:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def connect(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> MCPConnection:
+        require_sdk()
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("this MCP client was closed; create a new one")
+            if self._running is None:
+                running = run_context_blocking(self._hub)
+                running.__enter__()
+                self._running = running
+        return MCPConnection(run_coroutine_blocking(self._hub.connect, spec, on_tools_changed))
+
+    def close(self) -> None:
+        """Disconnect every server and stop their owner tasks."""
+        with self._lock:
+            running, self._running = self._running, None
+            self._closed = True
+        if running is not None:
+            running.__exit__(None, None, None)

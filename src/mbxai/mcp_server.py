@@ -1,0 +1,519 @@
+"""Python functions as a real MCP server, on the official ``mcp`` SDK.
+
+:class:`MCPServer` takes functions the way the tool client does (``register_tool`` or the
+``@server.tool`` decorator): the JSON schema comes from the signature and docstring, and
+the caller's arguments are checked by the same validator before the function runs. It
+serves them over Streamable HTTP (:meth:`MCPServer.serve_http` in a background thread,
+:meth:`MCPServer.run_http` in the foreground, :meth:`MCPServer.http_app` as an ASGI app)
+or stdio (:meth:`MCPServer.run_stdio`), speaking MCP through the SDK's low-level server.
+
+Needs ``pip install 'mbxai[mcp]'``; importing this module does not import ``mcp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Final, Literal, TypeVar, overload
+
+from pydantic import SecretStr
+
+from ._concurrency import async_call_tool
+from ._errors import ConfigurationError
+from ._logging import get_logger, register_secret
+from ._mcp import MCPServerError, describe_error, require_sdk, tool_result_payload
+from ._tools import Tool, ToolRegistry, build_tool
+
+__all__ = ["MCPServer", "MCPServerStartError", "RunningMCPServer", "request_headers"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+HTTPTransport = Literal["http", "sse"]
+
+_STARTUP_TIMEOUT: Final = 30.0
+_NOTIFY_TIMEOUT: Final = 5.0
+_MAX_SESSIONS: Final = 1000
+_headers: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "mbxai_mcp_request_headers", default=None
+)
+
+
+def request_headers() -> Mapping[str, str] | None:
+    """The HTTP headers of the MCP request being served, inside a tool of an
+    :class:`MCPServer` (lower-case names); ``None`` over stdio or outside a call.
+
+    For tools that act for the caller: read its credentials or tenant from here.
+    """
+    return _headers.get()
+
+
+class MCPServer:
+    """An MCP server whose tools are Python functions (sync or async).
+
+    Args:
+        name: The server's name, sent to clients in the handshake.
+        version: Its version, sent with the name.
+        instructions: Text telling clients (and their models) how to use the server.
+        token: When set, HTTP requests must carry ``Authorization: Bearer <token>``;
+            others get 401. (stdio has no such check: whoever starts the process owns it.)
+    """
+
+    def __init__(
+        self,
+        name: str = "mbxai",
+        *,
+        version: str = "",
+        instructions: str | None = None,
+        token: str | SecretStr | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"MCPServer name must be a non-empty string, got {name!r}")
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise ConfigurationError("MCPServer token must be a non-empty string")
+        register_secret(secret)
+        self.name = name
+        self.version = version
+        self.instructions = instructions
+        self._token = secret
+        self._tools = ToolRegistry()
+        # Connected clients to tell when the tools change: session key -> (loop, session).
+        self._sessions: dict[str, tuple[asyncio.AbstractEventLoop, Any]] = {}
+        self._sessions_lock = threading.Lock()
+        self._notifying: set[asyncio.Future[None]] = set()
+
+    def __repr__(self) -> str:
+        names = [tool.name for tool in self._tools]
+        auth = ", token=***" if self._token else ""
+        return f"MCPServer(name={self.name!r}, tools={names!r}{auth})"
+
+    # -- tools ------------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> Mapping[str, Tool]:
+        """The served tools by name (a snapshot)."""
+        return self._tools.mapping()
+
+    def register_tool(
+        self,
+        name: str,
+        description: str | None,
+        function: Callable[..., Any],
+        schema: Mapping[str, Any] | None = None,
+    ) -> Tool:
+        """Serve ``function`` as the tool ``name``; connected clients are told the tools
+        changed.
+
+        The schema is generated from the signature and docstring, or ``schema`` is used
+        as given (arguments then checked with ``jsonschema``), exactly as for
+        :meth:`mbxai.ToolClient.register_tool`. A return value goes back as text (JSON
+        for non-strings) and, for objects, as ``structuredContent`` too; an exception, or
+        arguments that fail validation, as an error result (``isError``).
+        """
+        tool = self._tools.add(build_tool(name, description, function, schema))
+        self._announce_tools()
+        return tool
+
+    @overload
+    def tool(self, function: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        function: Callable[..., Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Decorator form of :meth:`register_tool`: ``@server.tool`` or
+        ``@server.tool(name=..., description=...)``; the function is returned unchanged."""
+
+        def register(fn: F) -> F:
+            self.register_tool(
+                name if name is not None else getattr(fn, "__name__", ""), description, fn, schema
+            )
+            return fn
+
+        return register if function is None else register(function)
+
+    def unregister_tool(self, name: str) -> Tool:
+        """Stop serving a tool (connected clients are told) and return it."""
+        tool = self._tools.remove(name)
+        self._announce_tools()
+        return tool
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def http_app(
+        self, *, path: str | None = None, host: str = "127.0.0.1", transport: HTTPTransport = "http"
+    ) -> Any:
+        """The server as an ASGI app (Starlette), to serve with any ASGI server or mount in
+        an application.
+
+        Args:
+            path: The endpoint: ``/mcp`` for Streamable HTTP, ``/sse`` for SSE by default.
+            host: Where it will listen; on loopback the SDK's DNS-rebinding protection is on.
+            transport: ``"http"`` (Streamable HTTP) or ``"sse"`` (the older SSE transport,
+                its messages posted to ``<path>/messages/``).
+
+        Build it in the event loop (thread) that serves it: the SDK creates its locks on
+        construction.
+        """
+        path = _endpoint(path, transport)
+        if transport == "sse":
+            app = self._sse_app(path, host)
+        else:
+            app = self._lowlevel().streamable_http_app(streamable_http_path=path, host=host)
+        return _RequireToken(app, self._token) if self._token else app
+
+    def serve_http(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        path: str | None = None,
+        transport: HTTPTransport = "http",
+    ) -> RunningMCPServer:
+        """Serve HTTP from a background thread (its own event loop) and return once it
+        accepts connections. ``port=0`` picks a free port; the URL is on the returned
+        :class:`RunningMCPServer`, which stops the server on ``stop()`` or at the end of a
+        ``with`` block. ``path`` and ``transport`` are as for :meth:`http_app`."""
+        path = _endpoint(path, transport)
+        return RunningMCPServer(
+            lambda: self.http_app(path=path, host=host, transport=transport), host, port, path
+        )
+
+    def run_http(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        path: str | None = None,
+        transport: HTTPTransport = "http",
+    ) -> None:
+        """Serve HTTP in this thread until interrupted (uvicorn)."""
+        import uvicorn
+
+        app = self.http_app(path=path, host=host, transport=transport)
+        uvicorn.run(app, host=host, port=port, ws="none")
+
+    def _sse_app(self, path: str, host: str) -> Any:
+        from mcp.server.lowlevel.server import NotificationOptions
+        from mcp.server.sse import SseServerTransport
+        from mcp.server.transport_security import TransportSecuritySettings
+        from starlette.applications import Starlette
+        from starlette.routing import Mount, Route
+
+        security = None
+        if host in ("127.0.0.1", "localhost", "::1"):  # as the SDK does for Streamable HTTP
+            security = TransportSecuritySettings(
+                enable_dns_rebinding_protection=True,
+                allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+                allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+            )
+        messages = path.rstrip("/") + "/messages/"
+        sse = SseServerTransport(messages, security_settings=security)
+        server = self._lowlevel()
+        options = server.create_initialization_options(NotificationOptions(tools_changed=True))
+
+        async def events(scope: Any, receive: Any, send: Any) -> None:
+            async with sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, options)
+
+        return Starlette(
+            routes=[
+                Route(path, endpoint=_ASGIEndpoint(events), methods=["GET"]),
+                Mount(messages, app=sse.handle_post_message),
+            ]
+        )
+
+    def run_stdio(self) -> None:
+        """Serve over this process's stdin/stdout until the client closes them."""
+        asyncio.run(self._serve_stdio())
+
+    async def _serve_stdio(self) -> None:
+        from mcp.server.lowlevel.server import NotificationOptions
+        from mcp.server.stdio import stdio_server
+
+        server = self._lowlevel()
+        options = server.create_initialization_options(NotificationOptions(tools_changed=True))
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, options)
+
+    # -- the SDK's low-level server ---------------------------------------------------------------
+
+    def _lowlevel(self) -> Any:
+        """A fresh SDK server answering tools/list and tools/call from this registry."""
+        require_sdk()
+        from mcp.server.lowlevel import Server
+
+        return Server(
+            self.name,
+            version=self.version,
+            instructions=self.instructions,
+            on_list_tools=self._on_list_tools,
+            on_call_tool=self._on_call_tool,
+        )
+
+    async def _on_list_tools(self, ctx: Any, params: Any) -> Any:
+        from mcp.types import ListToolsResult
+        from mcp.types import Tool as WireTool
+
+        self._remember(ctx)
+        return ListToolsResult(
+            tools=[
+                WireTool(
+                    name=tool.name,
+                    description=tool.description or None,
+                    input_schema=tool.parameters,
+                )
+                for tool in self._tools
+            ]
+        )
+
+    async def _on_call_tool(self, ctx: Any, params: Any) -> Any:
+        from mcp import MCPError
+        from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
+
+        self._remember(ctx)
+        tool = self._tools.get(params.name)
+        if tool is None:  # a protocol error, as the MCP spec asks for unknown tools
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
+
+        def error(text: str) -> Any:
+            return CallToolResult(content=[TextContent(text=text)], is_error=True)
+
+        try:
+            kwargs = tool.validate_arguments(json.dumps(params.arguments or {}))
+        except ValueError as exc:
+            return error(str(exc))
+        reset = _headers.set(_headers_of(ctx))
+        try:
+            value = await async_call_tool(tool.function, kwargs)
+        except Exception as exc:  # the caller's model gets it, as with local tools
+            return error(describe_error(exc))
+        finally:
+            _headers.reset(reset)
+        text, structured = tool_result_payload(value)
+        return CallToolResult(content=[TextContent(text=text)], structured_content=structured)
+
+    # -- telling clients the tools changed ----------------------------------------------------
+
+    def _remember(self, ctx: Any) -> None:
+        """Keep the request's session (and its loop) to notify it of tool changes."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # served on another event loop than asyncio: no notifications
+            return
+        request = getattr(ctx, "request", None)
+        query = getattr(request, "query_params", None) or {}
+        key = (
+            (_headers_of(ctx) or {}).get("mcp-session-id")  # Streamable HTTP
+            or query.get("session_id")  # SSE
+            or f"connection-{id(loop)}"  # stdio: one connection per process
+        )
+        with self._sessions_lock:
+            self._sessions.pop(key, None)
+            self._sessions[key] = (loop, ctx.session)
+            while len(self._sessions) > _MAX_SESSIONS:
+                del self._sessions[next(iter(self._sessions))]
+
+    def _announce_tools(self) -> None:
+        """Send ``notifications/tools/list_changed`` to every remembered session."""
+        with self._sessions_lock:
+            sessions = list(self._sessions.items())
+        for key, (loop, session) in sessions:
+            try:
+                # A fresh context: the caller's (maybe another event loop's) stays out.
+                loop.call_soon_threadsafe(
+                    self._notify_soon, key, session, context=contextvars.Context()
+                )
+            except RuntimeError:  # its loop is closed: the server stopped
+                self._forget(key)
+
+    def _notify_soon(self, key: str, session: Any) -> None:
+        task = asyncio.ensure_future(self._notify(key, session))
+        self._notifying.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._notifying.discard)
+
+    async def _notify(self, key: str, session: Any) -> None:
+        try:
+            await asyncio.wait_for(session.send_tool_list_changed(), _NOTIFY_TIMEOUT)
+        except Exception as exc:  # the client left
+            get_logger().debug("mcp_server.notify_failed", error=describe_error(exc))
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        with self._sessions_lock:
+            self._sessions.pop(key, None)
+
+
+def _endpoint(path: str | None, transport: str) -> str:
+    if transport not in ("http", "sse"):
+        raise ConfigurationError(f"transport must be 'http' or 'sse', got {transport!r}")
+    if path is None:
+        return "/sse" if transport == "sse" else "/mcp"
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigurationError(f"path must start with '/', got {path!r}")
+    return path
+
+
+class _ASGIEndpoint:
+    """An ASGI callable Starlette routes to as is (a plain function would get a Request)."""
+
+    def __init__(self, app: Callable[[Any, Any, Any], Awaitable[None]]) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
+def _headers_of(ctx: Any) -> Mapping[str, str] | None:
+    request = getattr(ctx, "request", None)
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+class _RequireToken:
+    """ASGI middleware: HTTP requests without the bearer token get 401."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            given = b""
+            for key, value in scope.get("headers") or ():
+                if key.lower() == b"authorization":
+                    given = value
+            if not hmac.compare_digest(given, self._expected):
+                body = b'{"error":"unauthorized: a valid bearer token is required"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b"Bearer"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self._app(scope, receive, send)
+
+
+class MCPServerStartError(MCPServerError, RuntimeError):
+    """:meth:`MCPServer.serve_http` could not start listening."""
+
+
+class RunningMCPServer:
+    """An :class:`MCPServer` serving Streamable HTTP from a background thread.
+
+    Attributes:
+        url: The endpoint clients connect to (``http://host:port/path``).
+        host: The address it listens on.
+        port: The port it listens on (the free one picked for ``port=0``).
+    """
+
+    def __init__(self, app: Callable[[], Any], host: str, port: int, path: str) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            # Rebinding right after a previous server on this port died is allowed.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise MCPServerStartError(f"cannot listen on {host}:{port}: {exc}") from exc
+        self.host = host
+        self.port: int = sock.getsockname()[1]
+        shown = f"[{host}]" if family == socket.AF_INET6 else host
+        self.url = f"http://{shown}:{self.port}{path}"
+        self._sock = sock
+        self._app = app
+        self._server: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"mbxai-mcp-server-{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while not self._started():
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                why = describe_error(self._error) if self._error else "it did not start in time"
+                raise MCPServerStartError(f"the MCP server on port {self.port} failed: {why}")
+            time.sleep(0.01)
+
+    def _started(self) -> bool:
+        return self._server is not None and bool(self._server.started)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported by the constructor
+            self._error = exc
+        finally:
+            self._sock.close()
+
+    async def _serve(self) -> None:
+        import uvicorn
+
+        # Built here, in the serving loop: the SDK makes its locks and streams on creation.
+        config = uvicorn.Config(
+            self._app(),
+            log_config=None,  # leave the application's logging alone
+            log_level="warning",
+            lifespan="on",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        await self._server.serve(sockets=[self._sock])
+
+    def __repr__(self) -> str:
+        return f"RunningMCPServer(url={self.url!r})"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving (open sessions are closed) and wait for the thread to end."""
+        server = self._server
+        if server is not None:
+            server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive() and server is not None:
+            server.force_exit = True
+            self._thread.join(timeout)
+
+    def __enter__(self) -> RunningMCPServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

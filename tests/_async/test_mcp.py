@@ -1,0 +1,383 @@
+"""Behaviour of the MCP client against real MCP servers, written once (async) and generated
+for sync.
+
+The servers are real: our ``MCPServer`` on a free 127.0.0.1 port (in-process, or in a child
+process that gets killed), our server over stdio, and ``mcp-server-time`` from PyPI over
+stdio. The model is :class:`mbxai.testing.FakeModel`; each test checks what the "model"
+received as tool results. Timeouts are short so a hang fails fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from mbxai import (
+    AsyncMCPClient,
+    AsyncOpenRouterClient,
+    ConfigurationError,
+    MCPConnectionError,
+)
+from mbxai._concurrency import async_sleep
+from mbxai.mcp_server import RunningMCPServer
+from mbxai.testing import FakeModel, Reply, call
+from tests._mcp_servers import ROOT, ChildServer, demo_server
+
+pytestmark = pytest.mark.anyio
+mcp = pytest.importorskip("mcp")
+
+ALPHA = "alpha-token-7f3a9c-do-not-leak"
+BETA = "beta-token-51d0e2-do-not-leak"
+ASK = [{"role": "user", "content": "Use the tools."}]
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[RunningMCPServer]:
+    """Our demo MCP server over Streamable HTTP, shared by the tests that only read it."""
+    with demo_server("demo").serve_http() as running:
+        yield running
+
+
+def make(fake: FakeModel) -> AsyncMCPClient:
+    return AsyncMCPClient(AsyncOpenRouterClient(token="test-key", transport=fake, max_retries=0))
+
+
+def tool_results(fake: FakeModel, request: int = -1) -> list[str]:
+    """The tool results the model received in a request (the last by default)."""
+    return [m["content"] for m in fake.requests[request].messages if m["role"] == "tool"]
+
+
+def stdio_demo() -> Any:
+    return mcp.StdioServerParameters(
+        command=sys.executable, args=["-m", "tests._mcp_servers", "stdio"], cwd=str(ROOT)
+    )
+
+
+async def eventually(check: Callable[[], bool], what: str) -> None:
+    """Wait (at most 15 s) for something the servers do in the background."""
+    for _ in range(300):
+        if check():
+            return
+        await async_sleep(0.05)
+    raise AssertionError(f"this did not happen: {what}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+# -- connecting and calling ---------------------------------------------------------------
+
+
+async def test_tools_are_listed_and_a_model_call_round_trips(demo: RunningMCPServer) -> None:
+    fake = FakeModel([Reply(tool_calls=[call("add", a=2, b=3), call("city", name="Paris")]), "5"])
+    base_url = demo.url.removesuffix("/mcp")  # as in the seed: a bare base URL means /mcp
+    async with make(fake) as client:
+        names = await client.register_mcp_server("demo", base_url, timeout=10)
+        assert {"add", "echo", "fail", "city", "whoami"} <= set(names)
+        info = client.mcp_servers["demo"]
+        assert info.connected
+        assert info.transport == "http"
+        assert info.where == demo.url
+        response = await client.chat(ASK)
+
+    assert response.content == "5"
+    # The server's inputSchema is what the model was offered.
+    offered = {t["function"]["name"]: t["function"] for t in fake.requests[0].json["tools"]}
+    assert offered["add"]["description"].startswith("Add two numbers.")
+    assert offered["add"]["parameters"]["properties"]["a"] == {
+        "type": "integer",
+        "description": "The first number",
+    }
+    assert offered["add"]["parameters"]["required"] == ["a", "b"]
+    # structuredContent comes back as JSON.
+    assert tool_results(fake) == [
+        '{"result":5}',
+        '{"name":"Paris","country":"France","population":2100000}',
+    ]
+
+
+async def test_error_results_reach_the_model_as_errors(demo: RunningMCPServer) -> None:
+    fake = FakeModel([Reply(tool_calls=[call("fail", reason="disk full")]), "Sorry."])
+    async with make(fake) as client:
+        await client.register_mcp_server("demo", demo.url, timeout=10)
+        response = await client.chat(ASK)
+
+    assert response.content == "Sorry."
+    assert tool_results(fake) == ["Error: tool 'fail' raised MCPToolError: RuntimeError: disk full"]
+
+
+async def test_arguments_are_checked_against_the_servers_schema(demo: RunningMCPServer) -> None:
+    fake = FakeModel([Reply(tool_calls=[call("add", a="two", b=3)]), "Oops."])
+    async with make(fake) as client:
+        await client.register_mcp_server("demo", demo.url, timeout=10)
+        await client.chat(ASK)
+
+    [result] = tool_results(fake)
+    assert result.startswith("Error: tool 'add': invalid arguments:")
+    assert "'two' is not of type 'integer'" in result
+
+
+async def test_colliding_tool_names_are_namespaced(demo: RunningMCPServer) -> None:
+    fake = FakeModel(
+        [
+            Reply(
+                tool_calls=[
+                    call("add", a=1, b=1),
+                    call("demo__add", a=2, b=2),
+                    call("again__add", a=3, b=3),
+                    call("echo", text="bare"),
+                ]
+            ),
+            "Done.",
+        ]
+    )
+
+    def add(a: int, b: int) -> str:
+        """The local add."""
+        return f"local {a + b}"
+
+    async with make(fake) as client:
+        client.register_tool("add", None, add)
+        first = await client.register_mcp_server("demo", demo.url, timeout=10)
+        again = await client.register_mcp_server("again", demo.url, timeout=10)
+        always = await client.register_mcp_server("spaced", demo.url, timeout=10, namespace=True)
+        await client.chat(ASK)
+
+    # Only what collides is prefixed: the local tool keeps "add", demo's other tools keep
+    # their names, and everything of the second server collides.
+    assert "demo__add" in first
+    assert "echo" in first
+    assert "add" not in first
+    assert set(again) == {f"again__{name.removeprefix('demo__')}" for name in first}
+    assert all(name.startswith("spaced__") for name in always)
+    assert client.mcp_servers == {}  # closed with the block
+    assert tool_results(fake) == ["local 2", '{"result":4}', '{"result":6}', "bare"]
+
+
+async def test_headers_and_tokens_reach_only_their_own_server() -> None:
+    fake = FakeModel([Reply(tool_calls=[call("whoami"), call("beta__whoami")]), "Both."])
+    with (
+        demo_server("alpha", token=ALPHA).serve_http() as alpha,
+        demo_server("beta", token=BETA).serve_http() as beta,
+    ):
+        async with make(fake) as client:
+            await client.register_mcp_server(
+                "alpha", alpha.url, token=ALPHA, headers={"X-Client": "for-alpha"}, timeout=10
+            )
+            await client.register_mcp_server("beta", beta.url, token=BETA, timeout=10)
+            # A server's token is no good for the other one: it answers 401.
+            with pytest.raises(MCPConnectionError, match="'beta-again'"):
+                await client.register_mcp_server("beta-again", beta.url, token=ALPHA, timeout=10)
+            shown = repr(client) + repr(client.mcp_servers)
+            await client.chat(ASK)
+
+    assert [json.loads(result) for result in tool_results(fake)] == [
+        {"server": "alpha", "authorization": f"Bearer {ALPHA}", "x_client": "for-alpha"},
+        {"server": "beta", "authorization": f"Bearer {BETA}", "x_client": None},
+    ]
+    assert ALPHA not in shown
+    assert BETA not in shown
+
+
+async def test_the_older_sse_transport() -> None:
+    fake = FakeModel([Reply(tool_calls=[call("echo", text="over sse"), call("whoami")]), "ok"])
+    with demo_server("old").serve_http(transport="sse") as running:
+        assert running.url.endswith("/sse")
+        async with make(fake) as client:
+            await client.register_mcp_server(
+                "old", running.url, headers={"X-Client": "by-sse"}, timeout=10
+            )
+            assert client.mcp_servers["old"].transport == "sse"
+            await client.chat(ASK)
+
+    echo, who = tool_results(fake)
+    assert echo == "over sse"
+    assert json.loads(who)["x_client"] == "by-sse"
+
+
+async def test_an_unreachable_server_fails_registration_and_leaves_nothing_behind() -> None:
+    fake = FakeModel()
+    with demo_server("gone").serve_http() as running:
+        url = running.url  # a port nobody listens on once this server stopped
+    async with make(fake) as client:
+        with pytest.raises(MCPConnectionError, match=r"could not connect to MCP server 'gone'"):
+            await client.register_mcp_server("gone", url, timeout=5)
+        with pytest.raises(MCPConnectionError, match="'nowhere'"):
+            await client.register_mcp_server(
+                "nowhere", [sys.executable, "-c", "import sys; sys.exit(3)"], timeout=5
+            )
+        assert client.mcp_servers == {}
+        assert client.tools == {}
+
+
+async def test_registration_arguments_are_checked() -> None:
+    async with make(FakeModel()) as client:
+        with pytest.raises(ConfigurationError, match="server name"):
+            await client.register_mcp_server("no spaces", "http://127.0.0.1:9/mcp")
+        with pytest.raises(ConfigurationError, match="headers and token are for HTTP"):
+            await client.register_mcp_server("local", ["server-command"], token="abc")
+        with pytest.raises(ConfigurationError, match="transport must be"):
+            await client.register_mcp_server("x", "http://127.0.0.1:9", transport="carrier-pigeon")
+        with pytest.raises(ConfigurationError, match="timeout"):
+            await client.register_mcp_server("x", "http://127.0.0.1:9", timeout=0)
+
+
+async def test_a_name_cannot_be_registered_twice(demo: RunningMCPServer) -> None:
+    async with make(FakeModel()) as client:
+        await client.register_mcp_server("demo", demo.url, timeout=10)
+        with pytest.raises(ConfigurationError, match="already registered"):
+            await client.register_mcp_server("demo", demo.url, timeout=10)
+        await client.unregister_mcp_server("demo")
+        assert "add" not in client.tools
+        await client.register_mcp_server("demo", demo.url, timeout=10)
+        assert "add" in client.tools
+
+
+async def test_a_slow_call_is_reported_and_the_next_calls_still_work(
+    demo: RunningMCPServer,
+) -> None:
+    fake = FakeModel(
+        [
+            Reply(tool_calls=[call("nap", seconds=5)]),
+            "Too slow.",
+            Reply(tool_calls=[call("add", a=1, b=1)]),
+            "2",
+        ]
+    )
+    async with make(fake) as client:
+        await client.register_mcp_server("demo", demo.url, timeout=1)
+        await client.chat(ASK)
+        [slow] = tool_results(fake)
+        await client.chat(ASK)
+
+    assert slow == (
+        "Error: tool 'nap' raised MCPConnectionError: server 'demo' unavailable: "
+        "no answer within 1 s"
+    )
+    assert tool_results(fake) == ['{"result":2}']
+
+
+async def test_tools_are_listed_again_when_the_server_says_they_changed() -> None:
+    server = demo_server("live")
+
+    def shout(text: str) -> str:
+        """Upper-case the text."""
+        return text.upper()
+
+    fake = FakeModel([Reply(tool_calls=[call("shout", text="hi")]), "HI."])
+    with server.serve_http() as running:
+        async with make(fake) as client:
+            await client.register_mcp_server("live", running.url, timeout=10)
+            assert "shout" not in client.tools
+            server.register_tool("shout", None, shout)  # the server notifies its clients
+            await eventually(lambda: "shout" in client.tools, "the new tool was registered")
+            assert client.tools["shout"].description == "Upper-case the text."
+            await client.chat(ASK)
+            server.unregister_tool("shout")
+            await eventually(lambda: "shout" not in client.tools, "the tool was removed")
+
+    assert tool_results(fake) == ["HI"]
+
+
+# -- stdio -------------------------------------------------------------------------------
+
+
+async def test_a_third_party_stdio_server_from_pypi() -> None:
+    pytest.importorskip("mcp_server_time")
+    fake = FakeModel(
+        [
+            Reply(
+                tool_calls=[
+                    call("get_current_time", timezone="Europe/Paris"),
+                    call("get_current_time", timezone="Mars/Olympus_Mons"),
+                ]
+            ),
+            "It is late in Paris.",
+        ]
+    )
+    command = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
+    async with make(fake) as client:
+        names = await client.register_mcp_server("time", command, timeout=30)
+        assert {"get_current_time", "convert_time"} <= set(names)
+        assert client.mcp_servers["time"].transport == "stdio"
+        assert "timezone" in client.tools["get_current_time"].parameters["properties"]
+        response = await client.chat(ASK)
+
+    assert response.content == "It is late in Paris."
+    paris, mars = tool_results(fake)
+    assert json.loads(paris)["timezone"] == "Europe/Paris"
+    assert mars.startswith("Error: tool 'get_current_time' raised MCPToolError:")
+    assert "Mars/Olympus_Mons" in mars
+
+
+async def test_a_killed_stdio_server_is_started_again_and_stopped_on_close() -> None:
+    fake = FakeModel(
+        [Reply(tool_calls=[call("pid")]), "first", Reply(tool_calls=[call("pid")]), "second"]
+    )
+    async with make(fake) as client:
+        await client.register_mcp_server("local", stdio_demo(), timeout=20)
+        await client.chat(ASK)
+        first = json.loads(tool_results(fake)[0])["result"]
+        os.kill(first, signal.SIGKILL)
+        await eventually(
+            lambda: (
+                client.mcp_servers["local"].connections == 2
+                and client.mcp_servers["local"].connected
+            ),
+            "the server process was started again",
+        )
+        await client.chat(ASK)
+        second = json.loads(tool_results(fake)[0])["result"]
+        assert alive(second)
+
+    assert second != first
+    assert not alive(second)  # closing the client ended the process
+
+
+# -- failures while running -------------------------------------------------------------------
+
+
+async def test_a_killed_server_is_reported_unavailable_then_reconnected(
+    demo: RunningMCPServer,
+) -> None:
+    fake = FakeModel(
+        [
+            Reply(tool_calls=[call("child__echo", text="before")]),
+            "ok",
+            Reply(tool_calls=[call("child__echo", text="during"), call("add", a=1, b=2)]),
+            "one is down",
+            Reply(tool_calls=[call("child__echo", text="after")]),
+            "back",
+        ]
+    )
+    with ChildServer("child") as child:
+        async with make(fake) as client:
+            await client.register_mcp_server("demo", demo.url, timeout=5)
+            await client.register_mcp_server("child", child.url, timeout=5)
+            await client.chat(ASK)
+            assert tool_results(fake) == ["before"]
+
+            child.kill()  # kill -9 mid-session
+            await client.chat(ASK)
+            down, other = tool_results(fake)
+            assert down.startswith(
+                "Error: tool 'child__echo' raised MCPConnectionError: server 'child' unavailable:"
+            )
+            assert other == '{"result":3}'  # the other server kept working
+
+            child.start()  # back, on the same port, knowing nothing of the old session
+            await client.chat(ASK)
+            assert tool_results(fake) == ["after"]
+            assert client.mcp_servers["child"].connected
+            assert client.mcp_servers["child"].connections >= 2
