@@ -105,22 +105,23 @@ def main(argv: list[str] | None = None) -> int:
             "versions": {d: version_of(d) for d in DISTRIBUTIONS},
         }
     }
-    if "overhead" in args.only:
-        print("per-call overhead ...", flush=True)
-        results["overhead"] = overhead(quick=args.quick)
-    if "import" in args.only:
-        print("import time ...", flush=True)
-        results["import"] = bench_import.run(runs=3 if args.quick else 9)
-    if "concurrency" in args.only:
-        print("concurrency ...", flush=True)
-        results["concurrency"] = (
+    sections = {
+        "overhead": lambda: overhead(quick=args.quick),
+        "import": lambda: bench_import.run(runs=3 if args.quick else 9),
+        "concurrency": lambda: (
             bench_concurrency.run(n=200, delay=0.1, reps=1, budget_s=5.0)
             if args.quick
             else bench_concurrency.run(n=1000, delay=0.1, reps=5, budget_s=15.0)
-        )
-    if "agent" in args.only:
-        print("agent cost ...", flush=True)
-        results["agent"] = bench_agent.run(runs=3 if args.quick else 20)
+        ),
+        "agent": lambda: bench_agent.run(runs=3 if args.quick else 20),
+    }
+    results["meta"]["section_s"] = {}
+    for name, section in sections.items():
+        if name in args.only:
+            print(f"{name} ...", flush=True)
+            start = time.perf_counter()
+            results[name] = section()
+            results["meta"]["section_s"][name] = round(time.perf_counter() - start, 1)
     results["goals"] = report.goals(results)
     results["meta"]["duration_s"] = time.perf_counter() - started
 
