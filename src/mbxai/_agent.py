@@ -63,8 +63,8 @@ class PlannedTask(BaseModel):
     id: str = Field(description="Short id such as t1, t2")
     title: str
     description: str
-    dependencies: list[str] = Field(description="Ids of tasks that must finish first")
-    tools: list[str] = Field(description="Names of the tools this task will call")
+    dependencies: list[str] = Field(description="Ids of tasks that must finish first", max_length=8)
+    tools: list[str] = Field(description="Names of the tools this task will call", max_length=8)
     estimated_complexity: int = Field(description="1 to 10")
     human_interaction: PlannedHuman | None = Field(
         description="Only if a human must decide, answer or complete a dialog option first"
@@ -76,7 +76,9 @@ class Plan(BaseModel):
 
     requirement_analysis: RequirementAnalysis
     tool_analysis: ToolAnalysis
-    tasks: list[PlannedTask] = Field(description="The fewest tasks that reach the goal (1-5)")
+    tasks: list[PlannedTask] = Field(
+        description="The fewest tasks that reach the goal (1-5)", max_length=8
+    )
 
 
 class TaskOutcome(BaseModel):

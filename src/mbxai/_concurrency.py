@@ -191,24 +191,68 @@ def ensure_asyncio(what: str) -> None:
 # -- calling user functions that may be sync or async ------------------------------------
 
 
-async def async_call_tool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    """Call a user function: await it if async, else run it in a worker thread."""
+async def async_call_tool(
+    fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float | None = None
+) -> Any:
+    """Call a user function: await it if async, else run it in a worker thread.
+
+    With ``timeout`` (seconds), a call still running then raises ``TimeoutError``; a sync
+    function's thread cannot be stopped and is abandoned (it finishes in the background).
+    """
+    if timeout is None:
+        return await _call(fn, kwargs, abandon=False)
+    try:
+        with anyio.fail_after(timeout):
+            return await _call(fn, kwargs, abandon=True)
+    except TimeoutError:
+        raise TimeoutError(f"no result within {timeout:g} s") from None
+
+
+async def _call(fn: Callable[..., Any], kwargs: dict[str, Any], *, abandon: bool) -> Any:
     if inspect.iscoroutinefunction(fn):
         return await fn(**kwargs)
-    result = await anyio.to_thread.run_sync(lambda: fn(**kwargs), abandon_on_cancel=False)
+    result = await anyio.to_thread.run_sync(lambda: fn(**kwargs), abandon_on_cancel=abandon)
     if inspect.isawaitable(result):  # a sync callable that returned an awaitable
         return await result
     return result
 
 
-def call_tool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    """Call a user function from sync code; async ones run on the background loop."""
+def call_tool(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float | None = None) -> Any:
+    """Call a user function from sync code; async ones run on the background loop.
+
+    With ``timeout``, the call runs in a daemon thread (in a copy of the caller's context)
+    and ``TimeoutError`` is raised if it has not returned by then.
+    """
+    if timeout is not None:
+        return _call_in_daemon(fn, kwargs, timeout)
     if inspect.iscoroutinefunction(fn):
         return run_coroutine_blocking(fn, **kwargs)
     result = fn(**kwargs)
     if inspect.isawaitable(result):
         return run_coroutine_blocking(_await, result)
     return result
+
+
+def _call_in_daemon(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float) -> Any:
+    outcome: list[Any] = []
+    done = threading.Event()
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            outcome.append((True, context.run(call_tool, fn, kwargs)))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="mbxai-tool", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"no result within {timeout:g} s")
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value
 
 
 async def _await(awaitable: Awaitable[T]) -> T:

@@ -7,9 +7,13 @@ are ignored, multi-line ``data`` is joined with newlines.
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "ServerSentEvent"]
+__all__ = ["LineDecoder", "SSEDecoder", "ServerSentEvent"]
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +69,44 @@ class SSEDecoder:
         self._event = ""
         self._data = []
         return event
+
+
+class LineTooLongError(ValueError):
+    """A line grew past the decoder's limit without a line break."""
+
+
+class LineDecoder:
+    """Splits a byte stream into text lines (``\\n``, ``\\r\\n`` or ``\\r``), incrementally.
+
+    Unlike reading lines through httpx, a line may not grow past ``max_line`` characters:
+    a server that never sends a line break cannot make the client buffer without limit.
+    """
+
+    __slots__ = ("_buffer", "_decoder", "_max", "_pending_cr")
+
+    def __init__(self, max_line: int) -> None:
+        self._buffer = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending_cr = False
+        self._max = max_line
+
+    def feed(self, data: bytes) -> list[str]:
+        return self._split(self._decoder.decode(data))
+
+    def flush(self) -> list[str]:
+        lines = self._split(self._decoder.decode(b"", final=True))
+        if self._buffer:
+            lines.append(self._buffer)
+            self._buffer = ""
+        return lines
+
+    def _split(self, text: str) -> list[str]:
+        if self._pending_cr and text.startswith("\n"):
+            text = text[1:]  # the \n of a \r\n split across two reads
+        if text:
+            self._pending_cr = text.endswith("\r")
+        parts = _NEWLINE.split(self._buffer + text)
+        self._buffer = parts.pop()
+        if len(self._buffer) > self._max or any(len(part) > self._max for part in parts):
+            raise LineTooLongError(f"a line longer than {self._max} characters")
+        return parts

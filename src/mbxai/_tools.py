@@ -98,6 +98,8 @@ class Tool:
     _check: Callable[[str], dict[str, Any]] = field(repr=False)
     #: Injected parameters without a default: the call cannot run without them.
     _required_injected: frozenset[str] = field(default=frozenset(), repr=False)
+    #: Seconds a call may take before the model is told it timed out (None: no limit).
+    timeout: float | None = None
 
     def __repr__(self) -> str:
         extra = f", injected={self.injected!r}" if self.injected else ""
@@ -123,6 +125,7 @@ def build_tool(
     *,
     strict: bool = False,
     injected: Iterable[str] | str = (),
+    timeout: float | None = None,
 ) -> Tool:
     """Build a :class:`Tool`: check the registration, then make its schema and validator.
 
@@ -183,7 +186,19 @@ def build_tool(
         definition=definition,
         _check=check,
         _required_injected=required_context,
+        timeout=check_timeout(name, timeout),
     )
+
+
+def check_timeout(name: str, timeout: float | None) -> float | None:
+    """A tool call's time limit, checked (``None`` means no limit)."""
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+    ):
+        raise ConfigurationError(
+            f"tool {name!r}: timeout must be seconds > 0 or None, got {timeout!r}"
+        )
+    return None if timeout is None else float(timeout)
 
 
 def _context_names(name: str, injected: Iterable[str] | str) -> tuple[str, ...]:

@@ -713,3 +713,44 @@ async def test_interrupted_task_resumes_and_each_side_effect_happens_once() -> N
     final = store.get_session(agent_id)
     assert final is not None
     assert final["journal"] == []  # pruned once the task finished
+
+
+async def test_a_cyclic_plan_still_runs_every_task() -> None:
+    fake = FakeModel(
+        [
+            plan_reply(task("t1", "a", ["t2"]), task("t2", "b", ["t1"])),
+            outcome("a"),
+            outcome("b"),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    response = await make_agent(fake).agent("Go", ProjectPlan)
+    assert response.is_complete()
+    assert [t.status for t in response.todo_list.tasks] == [TaskStatus.COMPLETED] * 2  # type: ignore[union-attr]
+
+
+async def test_a_task_stuck_calling_tools_fails_and_the_run_goes_on() -> None:
+    def ping() -> str:
+        """Ping."""
+        return "pong"
+
+    fake = FakeModel(
+        [
+            plan_reply(tool_task("t1", "loop", ["ping"])),
+            Reply(tool_calls=[call("ping")]),
+            Reply(tool_calls=[call("ping")]),
+            evaluation(),
+        ],
+        strict_script=True,
+    )
+    client = AsyncOpenRouterClient(token="test-token", transport=fake, max_retries=0)
+    agent = AsyncAgentClient(AsyncToolClient(client, max_tool_rounds=1))
+    agent.register_tool("ping", "Ping", ping)
+    response = await agent.agent("Go", ProjectPlan)
+    assert response.is_complete()
+    (stuck,) = response.todo_list.tasks  # type: ignore[union-attr]
+    assert stuck.status == TaskStatus.FAILED
+    assert stuck.error is not None
+    assert "kept calling tools" in stuck.error
+    assert response.llm_calls == 4

@@ -636,3 +636,24 @@ async def test_closing_the_tool_client_closes_the_wrapped_client() -> None:
         await client.create([{"role": "user", "content": "hi"}])
     with pytest.raises(ClientClosedError):
         await client.openrouter_client.create([{"role": "user", "content": "hi"}])
+
+
+async def test_a_tool_that_overruns_its_timeout_is_reported_to_the_model() -> None:
+    release = AsyncEvent()
+
+    async def slow(query: str) -> str:
+        """Wait for a backend that is down."""
+        await release.wait()
+        return "too late"
+
+    fake = FakeModel([Reply(tool_calls=[call("slow", query="x")]), "gave up"], strict_script=True)
+    client = AsyncOpenRouterClient(token="t", transport=fake, max_retries=0)
+    async with AsyncToolClient(client) as tools:
+        tools.register_tool("slow", None, slow, timeout=0.05)
+        response = await tools.create([{"role": "user", "content": "go"}])
+    release.set()
+    assert response.content == "gave up"
+    tool_message = fake.requests[1].messages[-1]
+    assert tool_message["role"] == "tool"
+    assert "TimeoutError" in tool_message["content"]
+    assert "0.05 s" in tool_message["content"]

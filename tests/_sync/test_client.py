@@ -504,3 +504,23 @@ def test_closing_an_owned_client_and_keeping_a_given_one() -> None:
     owned.close()
     with pytest.raises(ClientClosedError):
         owned.create(HELLO)
+
+
+def test_response_size_is_capped_and_not_retried(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=URL, content=b"x" * 5000)
+    with make_client(max_response_bytes=4096) as client:
+        with pytest.raises(OpenRouterAPIError, match="max_response_bytes"):
+            client.create(HELLO)
+    assert len(httpx_mock.get_requests()) == 1
+    with pytest.raises(ConfigurationError, match="max_response_bytes"):
+        make_client(max_response_bytes=10)
+
+
+def test_stream_event_size_is_capped() -> None:
+    raw = "data: " + "y" * 6000 + "\n\n"
+    fake = FakeModel([Raw(raw, headers={"content-type": "text/event-stream"})])
+    with make_client(transport=fake, max_response_bytes=4096) as client:
+        stream = client.create(HELLO, stream=True)
+        with pytest.raises(StreamError, match="too large"):
+            for _ in stream:
+                pass

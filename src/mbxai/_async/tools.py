@@ -25,6 +25,7 @@ from .._tools import (
     ToolRegistry,
     build_tool,
     check_max_rounds,
+    check_timeout,
 )
 from .._types import (
     ChatCompletion,
@@ -70,6 +71,9 @@ class AsyncToolClient(AsyncSeedCompat):
             remembering it on the wrapped client) when the endpoint rejects ``tools`` or
             answers a forced ``tool_choice`` (``"required"`` or a named function) without
             a tool call. An unforced plain-text reply never switches: it is an answer.
+        tool_timeout: Seconds a tool call may take unless its registration says
+            otherwise; a call still running then is abandoned and the model is told it
+            timed out (``None``: no limit).
     """
 
     #: The sync client's async twin (the seed's ``achat``) shares its tool registry.
@@ -81,6 +85,7 @@ class AsyncToolClient(AsyncSeedCompat):
         *,
         max_tool_rounds: int = 10,
         tool_calling: ToolCalling = "auto",
+        tool_timeout: float | None = None,
     ) -> None:
         if not isinstance(openrouter_client, AsyncOpenRouterClient):
             raise ConfigurationError(
@@ -92,10 +97,12 @@ class AsyncToolClient(AsyncSeedCompat):
         self._tools = ToolRegistry()
         self._max_tool_rounds = max_tool_rounds
         self._tool_calling = check_tool_calling(tool_calling)
+        self._tool_timeout = check_timeout("(default)", tool_timeout)
         self._twin_args: dict[str, Any] = {
             "openrouter_client": openrouter_client,
             "max_tool_rounds": max_tool_rounds,
             "tool_calling": tool_calling,
+            "tool_timeout": tool_timeout,
         }
 
     def __repr__(self) -> str:
@@ -139,6 +146,7 @@ class AsyncToolClient(AsyncSeedCompat):
         *,
         strict: bool = False,
         injected: Iterable[str] | str = (),
+        timeout: float | None = None,
     ) -> Tool:
         """Make ``function`` (sync or async) callable by the model as ``name``.
 
@@ -161,6 +169,8 @@ class AsyncToolClient(AsyncSeedCompat):
                 default) the call is not run and the model is told the credential is
                 missing. String values (4+ characters) never reach the model: they are
                 masked in tool results and error messages.
+            timeout: Seconds one call may take (default: the client's ``tool_timeout``);
+                a call still running then is abandoned and the model is told it timed out.
 
         Returns:
             The registered :class:`Tool`.
@@ -170,7 +180,15 @@ class AsyncToolClient(AsyncSeedCompat):
                 without ``schema``, or an annotation no JSON schema can describe.
         """
         return self._tools.add(
-            build_tool(name, description, function, schema, strict=strict, injected=injected)
+            build_tool(
+                name,
+                description,
+                function,
+                schema,
+                strict=strict,
+                injected=injected,
+                timeout=timeout,
+            )
         )
 
     @overload
@@ -426,7 +444,8 @@ class AsyncToolClient(AsyncSeedCompat):
             ok = False
         else:
             try:
-                content = loop.result(await async_call_tool(tool.function, prepared.kwargs))
+                limit = tool.timeout if tool.timeout is not None else self._tool_timeout
+                content = loop.result(await async_call_tool(tool.function, prepared.kwargs, limit))
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model
                 content = loop.failure(tool, exc)

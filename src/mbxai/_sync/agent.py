@@ -47,6 +47,7 @@ from .._errors import (
     SessionNotFoundError,
     SessionStoreError,
     StructuredOutputError,
+    ToolLoopLimitError,
 )
 from .._logging import get_logger
 from .._secrets import SecretBox
@@ -450,9 +451,10 @@ class AgentClient:
             if session.todo_list.is_done:
                 self._evaluate(session, final)
                 continue
-            session.state = AgentState.FAILED  # pending tasks whose dependencies can never finish
-            session.error = "the remaining tasks wait on each other (cyclic dependencies)"
-            self._save(session)
+            # The remaining tasks wait on each other (a cyclic plan): run the first one.
+            stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)
+            get_logger().info("agent.cycle_broken", agent_id=session.agent_id, task_id=stuck.id)
+            stuck.dependencies = []
         if session.state in (AgentState.COMPLETED, AgentState.FAILED):
             self._emit(session, "run_finished", message=session.state.value)
         return build_response(session, final)
@@ -576,6 +578,10 @@ class AgentClient:
             session.token_summary.task_execution.add(None, calls=exc.attempts)
             task.status = TaskStatus.FAILED
             task.error = f"the model's reply was unusable: {exc}"
+        except ToolLoopLimitError as exc:
+            session.token_summary.task_execution.add(exc.usage, calls=exc.rounds + 1)
+            task.status = TaskStatus.FAILED
+            task.error = f"the task kept calling tools: {exc}"
         else:
             session.token_summary.task_execution.add(result.usage, calls=_calls(result))
             outcome: TaskOutcome = result.choices[0].message.parsed

@@ -15,6 +15,7 @@ from .._base import ClientConfig, build_chat_body, decode_completion
 from .._compat import SeedCompat
 from .._errors import (
     ClientClosedError,
+    ConfigurationError,
     OpenRouterAPIError,
     OpenRouterConnectionError,
     OpenRouterTimeoutError,
@@ -58,6 +59,8 @@ class OpenRouterClient(SeedCompat):
         timeout: Seconds per request (or an ``httpx.Timeout``); ``None`` waits forever.
         parse_retries: How often :meth:`parse` re-asks the model after invalid output.
         max_retry_after: Longest wait honoured from a server's ``Retry-After``.
+        max_response_bytes: Largest response body (or single stream event) read into
+            memory; a bigger one raises :class:`OpenRouterAPIError` instead (default 32 MiB).
         http_client: An ``httpx.Client`` to send with (you then close it yourself).
         transport: An httpx transport for the client mbxai creates (e.g. the offline fake
             from :mod:`mbxai.testing`).
@@ -90,6 +93,7 @@ class OpenRouterClient(SeedCompat):
         *,
         parse_retries: int = 1,
         max_retry_after: float = 60.0,
+        max_response_bytes: int = 32 * 1024 * 1024,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         structured_output: StructuredOutput = "auto",
@@ -122,6 +126,7 @@ class OpenRouterClient(SeedCompat):
             "timeout": timeout,
             "parse_retries": parse_retries,
             "max_retry_after": max_retry_after,
+            "max_response_bytes": max_response_bytes,
             "transport": transport,
             "structured_output": structured_output,
             "describe_schema": describe_schema,
@@ -135,6 +140,15 @@ class OpenRouterClient(SeedCompat):
         #: Per model: the structured-output modes and tool calling its endpoint rejected.
         self._memory = EndpointMemory()
         self._retry_policy = RetryPolicy(self._config.max_retry_after)
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1024
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be an int >= 1024, got {max_response_bytes!r}"
+            )
+        self._max_response_bytes = max_response_bytes
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=self._config.timeout)
 
@@ -346,7 +360,11 @@ class OpenRouterClient(SeedCompat):
         if is_debug():
             get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                content = self._read(response)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise OpenRouterTimeoutError(
                 f"request timed out: {exc!r}", url=str(request.url)
@@ -355,9 +373,7 @@ class OpenRouterClient(SeedCompat):
             raise OpenRouterConnectionError(
                 f"connection failed: {exc!r}", url=str(request.url)
             ) from exc
-        completion = decode_completion(
-            response.status_code, response.headers, response.content, cls
-        )
+        completion = decode_completion(response.status_code, response.headers, content, cls)
         if is_debug():
             get_logger().debug(
                 "chat.response",
@@ -390,6 +406,27 @@ class OpenRouterClient(SeedCompat):
                 return self._open_stream_once(body, slug, timeout, extra_headers)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
+    def _read(self, response: httpx.Response) -> bytes:
+        """The body, refusing to hold more than ``max_response_bytes`` in memory."""
+        limit = self._max_response_bytes
+        length = response.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) <= limit:
+            return response.read()
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise OpenRouterAPIError(
+                    f"the response is larger than max_response_bytes ({limit} bytes); "
+                    "it was not read further",
+                    status_code=response.status_code,
+                    request_id=response.headers.get("x-request-id"),
+                    should_retry=False,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     def _open_stream_once(
         self,
         body: bytes,
@@ -416,7 +453,7 @@ class OpenRouterClient(SeedCompat):
             finally:
                 response.close()
             decode_completion(response.status_code, response.headers, content, ChatCompletion)
-        return Stream(response)
+        return Stream(response, max_line=self._max_response_bytes)
 
     def _build_request(
         self,

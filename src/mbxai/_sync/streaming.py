@@ -11,7 +11,7 @@ import httpx
 
 from .._base import DONE, decode_event
 from .._errors import OpenRouterConnectionError, OpenRouterTimeoutError, StreamError
-from .._sse import SSEDecoder
+from .._sse import LineDecoder, LineTooLongError, SSEDecoder
 from .._types import ChatCompletionChunk, Usage
 
 __all__ = ["Stream"]
@@ -26,8 +26,9 @@ class Stream:
     stream ends, fails, or the ``with`` block exits.
     """
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, *, max_line: int = 32 * 1024 * 1024) -> None:
         self._response = response
+        self._max_line = max_line
         self._iterator = self._chunks()
         #: Token usage reported at the end of the stream (``None`` until then, or if not sent).
         self.usage: Usage | None = None
@@ -61,25 +62,30 @@ class Stream:
 
     def _chunks(self) -> Generator[ChatCompletionChunk, None]:
         decoder = SSEDecoder()
+        lines = LineDecoder(self._max_line)
         done = False
         try:
             # Read to the end even after [DONE] (servers close right after it): leaving
-            # httpx's nested line/text/byte generators half-consumed upsets trio.
-            for line in self._response.iter_lines():
+            # httpx's nested byte generators half-consumed upsets trio.
+            for data in self._response.iter_bytes():
+                for line in lines.feed(data):
+                    event = decoder.feed(line)
+                    if event is None or done:
+                        continue
+                    result = decode_event(event)
+                    if result is DONE:
+                        done = True
+                    elif isinstance(result, ChatCompletionChunk) and self._take(result):
+                        yield result
+            for line in [*lines.flush(), ""]:
                 event = decoder.feed(line)
-                if event is None or done:
-                    continue
-                result = decode_event(event)
+                result = decode_event(event) if event is not None and not done else None
                 if result is DONE:
                     done = True
                 elif isinstance(result, ChatCompletionChunk) and self._take(result):
                     yield result
-            event = decoder.flush()
-            result = decode_event(event) if event is not None and not done else None
-            if result is DONE:
-                done = True
-            elif isinstance(result, ChatCompletionChunk) and self._take(result):
-                yield result
+        except LineTooLongError as exc:
+            raise StreamError(f"stream event too large: {exc} (max_response_bytes)") from None
         except httpx.TimeoutException as exc:
             raise OpenRouterTimeoutError(f"stream timed out: {exc}") from exc
         except httpx.TransportError as exc:

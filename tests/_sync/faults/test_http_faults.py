@@ -289,14 +289,18 @@ def test_200_wrong_json(server: FaultServer) -> None:
             client.create(HELLO)
 
 
-@row("HTTP", "huge non-JSON body (64 MiB)", "OpenRouterAPIError; the error keeps 2,000 chars")
+@row(
+    "HTTP",
+    "huge non-JSON body (64 MiB)",
+    "OpenRouterAPIError past max_response_bytes, not retried, memory bounded",
+)
 def test_huge_garbage_body(server: FaultServer) -> None:
     server.add(huge(64 << 20))
     with make_client(server.url, timeout=20) as client:
-        with pytest.raises(OpenRouterAPIError, match="not a chat completion") as info:
+        with pytest.raises(OpenRouterAPIError, match="max_response_bytes") as info:
             client.create(HELLO)
-    assert isinstance(info.value.body, str)
-    assert len(info.value.body) <= 2000  # the error does not hold the 64 MiB
+    assert info.value.body is None  # the error does not hold the 64 MiB
+    assert info.value.should_retry is False
 
 
 @row("HTTP", "huge valid completion (16 MiB of text)", "handled: the whole text arrives")
