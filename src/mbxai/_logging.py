@@ -17,6 +17,8 @@ from typing import Any
 __all__ = ["get_logger", "redact", "register_secret"]
 
 _stdlib = logging.getLogger("mbxai")
+# A library stays silent until the application configures logging (no "last resort" output).
+_stdlib.addHandler(logging.NullHandler())
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _SENSITIVE_KEYS = frozenset(

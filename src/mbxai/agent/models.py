@@ -350,11 +350,11 @@ class AgentResponse(_Model):
                 short = result if len(result) <= 120 else result[:117] + "..."
                 parts.append(
                     "<tr>"
-                    f'<td style="padding:2px 8px">{escape(task.id)}</td>'
-                    f'<td style="padding:2px 8px">{escape(task.title)}</td>'
-                    f'<td style="padding:2px 8px;color:{colors[task.status]}"><b>{escape(task.status.value)}</b></td>'
-                    f'<td style="padding:2px 8px">{escape(", ".join(task.dependencies))}</td>'
-                    f'<td style="padding:2px 8px">{escape(short)}</td>'
+                    f'<td style="text-align:left;vertical-align:top;padding:2px 8px">{escape(task.id)}</td>'
+                    f'<td style="text-align:left;vertical-align:top;padding:2px 8px">{escape(task.title)}</td>'
+                    f'<td style="text-align:left;vertical-align:top;padding:2px 8px;color:{colors[task.status]}"><b>{escape(task.status.value)}</b></td>'
+                    f'<td style="text-align:left;vertical-align:top;padding:2px 8px">{escape(", ".join(task.dependencies))}</td>'
+                    f'<td style="text-align:left;vertical-align:top;padding:2px 8px">{escape(short)}</td>'
                     "</tr>"
                 )
             parts.append("</table>")
