@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
@@ -151,6 +152,13 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         self._http = http_client or httpx.AsyncClient(
             transport=transport, timeout=self._config.timeout
         )
+        # Built once: the URL parsed, the headers merged as httpx would merge them per call.
+        self._url = httpx.URL(self._config.chat_url)
+        self._headers = httpx.Headers(self._http.headers)
+        self._headers.update(self._config.request_headers)
+        self._stream_headers = httpx.Headers(self._headers)
+        self._stream_headers["Accept"] = "text/event-stream"
+        self._extensions = {"timeout": self._config.timeout.as_dict()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r}, model={self._model!r})"
@@ -332,8 +340,23 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         extra_headers: Mapping[str, str] | None,
         cls: type[C],
     ) -> C:
-        if self._config.max_retries == 0:
-            return await self._complete_once(body, slug, timeout, extra_headers, cls)
+        send = functools.partial(self._complete_once, body, slug, timeout, extra_headers, cls)
+        return cast("C", await self._with_retries(send))
+
+    async def _with_retries(self, send: Callable[[], Any]) -> Any:
+        """``send()``, retried per :class:`RetryPolicy` with stamina's backoff.
+
+        The first attempt runs outside stamina: a call that succeeds (nearly all of them)
+        pays nothing for the retry machinery. A retryable failure then enters stamina's
+        loop as its first attempt, so waits, attempt counts and instrumentation are
+        exactly stamina's.
+        """
+        try:
+            return await send()
+        except Exception as exc:
+            if self._config.max_retries == 0 or self._retry_policy(exc) is False:
+                raise
+            failed: Exception | None = exc
         import stamina
 
         async for attempt in stamina.retry_context(
@@ -345,7 +368,10 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             wait_jitter=self._config.retry_initial_delay,
         ):
             with attempt:
-                return await self._complete_once(body, slug, timeout, extra_headers, cls)
+                if failed is not None:
+                    first, failed = failed, None
+                    raise first
+                return await send()
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     async def _complete_once(
@@ -390,21 +416,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         timeout: float | httpx.Timeout | None,
         extra_headers: Mapping[str, str] | None,
     ) -> AsyncStream:
-        if self._config.max_retries == 0:
-            return await self._open_stream_once(body, slug, timeout, extra_headers)
-        import stamina
-
-        async for attempt in stamina.retry_context(
-            on=self._retry_policy,
-            attempts=self._config.max_retries + 1,
-            timeout=None,
-            wait_initial=self._config.retry_initial_delay,
-            wait_max=self._config.retry_max_delay,
-            wait_jitter=self._config.retry_initial_delay,
-        ):
-            with attempt:
-                return await self._open_stream_once(body, slug, timeout, extra_headers)
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        send = functools.partial(self._open_stream_once, body, slug, timeout, extra_headers)
+        return cast("AsyncStream", await self._with_retries(send))
 
     async def _read(self, response: httpx.Response) -> bytes:
         """The body, refusing to hold more than ``max_response_bytes`` in memory."""
@@ -465,15 +478,27 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
     ) -> httpx.Request:
         if self._http.is_closed:
             raise ClientClosedError(f"{type(self).__name__} is closed; create a new client")
-        headers = self._config.request_headers
-        if extra_headers or stream:
-            headers = {**headers, **(extra_headers or {})}
-            if stream:
-                headers["Accept"] = "text/event-stream"
+        headers = self._stream_headers if stream else self._headers
+        if extra_headers:
+            headers = httpx.Headers(headers)
+            headers.update(extra_headers)
+        if self._owns_http and not self._http.cookies:
+            # Our own client adds nothing per call that is not already in `headers`, so
+            # skip httpx's per-request merging (a measurable share of the call's cost).
+            extensions = self._extensions
+            if timeout is not None:
+                extensions = {"timeout": _as_timeout(timeout).as_dict()}
+            return httpx.Request(
+                "POST", self._url, headers=headers, content=body, extensions=extensions
+            )
         return self._http.build_request(
             "POST",
-            self._config.chat_url,
+            self._url,
             content=body,
             headers=headers,
             timeout=timeout if timeout is not None else self._config.timeout,
         )
+
+
+def _as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
