@@ -35,6 +35,8 @@ from .streaming import AsyncStream
 
 __all__ = ["AsyncOpenRouterClient"]
 
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
 T = TypeVar("T", bound=BaseModel)
 C = TypeVar("C", bound=ChatCompletion)
 #: A ``structured_output=`` setting: "auto", one mode, or modes to try in order.
@@ -149,8 +151,10 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             )
         self._max_response_bytes = max_response_bytes
         self._owns_http = http_client is None
+        # httpx's default pool (100 connections) makes a burst of concurrent calls queue,
+        # and httpcore re-scans that queue on every change: allow a thousand, keep 100.
         self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._config.timeout
+            transport=transport, timeout=self._config.timeout, limits=_LIMITS
         )
         # Built once: the URL parsed, the headers merged as httpx would merge them per call.
         self._url = httpx.URL(self._config.chat_url)

@@ -37,6 +37,8 @@ from .streaming import Stream
 
 __all__ = ["OpenRouterClient"]
 
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
 T = TypeVar("T", bound=BaseModel)
 C = TypeVar("C", bound=ChatCompletion)
 #: A ``structured_output=`` setting: "auto", one mode, or modes to try in order.
@@ -151,7 +153,11 @@ class OpenRouterClient(SeedCompat):
             )
         self._max_response_bytes = max_response_bytes
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self._config.timeout)
+        # httpx's default pool (100 connections) makes a burst of concurrent calls queue,
+        # and httpcore re-scans that queue on every change: allow a thousand, keep 100.
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=self._config.timeout, limits=_LIMITS
+        )
         # Built once: the URL parsed, the headers merged as httpx would merge them per call.
         self._url = httpx.URL(self._config.chat_url)
         self._headers = httpx.Headers(self._http.headers)
