@@ -5,9 +5,10 @@ module, so only the sending differs between them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -22,6 +23,8 @@ from ._errors import (
     InternalServerError,
     NotFoundError,
     OpenRouterAPIError,
+    OpenRouterConnectionError,
+    OpenRouterTimeoutError,
     PermissionDeniedError,
     RateLimitError,
     StreamError,
@@ -336,6 +339,17 @@ def api_error(
         retry_after=parse_retry_after(headers),
         should_retry=should_retry_header(headers),
     )
+
+
+@contextlib.contextmanager
+def transport_errors(url: httpx.URL | str) -> Iterator[None]:
+    """Turn httpx's transport failures inside the block into mbxai's typed errors."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise OpenRouterTimeoutError(f"request timed out: {exc!r}", url=str(url)) from exc
+    except httpx.TransportError as exc:
+        raise OpenRouterConnectionError(f"connection failed: {exc!r}", url=str(url)) from exc
 
 
 def decode_completion(status: int, headers: Mapping[str, str], content: bytes, cls: type[C]) -> C:

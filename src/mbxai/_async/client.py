@@ -10,14 +10,12 @@ from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from .._base import ClientConfig, build_chat_body, decode_completion
+from .._base import ClientConfig, build_chat_body, decode_completion, transport_errors
 from .._compat import AsyncSeedCompat
 from .._errors import (
     ClientClosedError,
     ConfigurationError,
     OpenRouterAPIError,
-    OpenRouterConnectionError,
-    OpenRouterTimeoutError,
 )
 from .._logging import get_logger, is_debug
 from .._registry import OpenRouterModel, list_models, register_model, resolve_model
@@ -389,20 +387,12 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         request = self._build_request(body, timeout, extra_headers)
         if is_debug():
             get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
-        try:
+        with transport_errors(request.url):
             response = await self._http.send(request, stream=True)
             try:
                 content = await self._read(response)
             finally:
                 await response.aclose()
-        except httpx.TimeoutException as exc:
-            raise OpenRouterTimeoutError(
-                f"request timed out: {exc!r}", url=str(request.url)
-            ) from exc
-        except httpx.TransportError as exc:
-            raise OpenRouterConnectionError(
-                f"connection failed: {exc!r}", url=str(request.url)
-            ) from exc
         completion = decode_completion(response.status_code, response.headers, content, cls)
         if is_debug():
             get_logger().debug(
@@ -454,16 +444,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         request = self._build_request(body, timeout, extra_headers, stream=True)
         if is_debug():
             get_logger().debug("chat.stream", model=slug, url=str(request.url), bytes=len(body))
-        try:
+        with transport_errors(request.url):
             response = await self._http.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise OpenRouterTimeoutError(
-                f"request timed out: {exc!r}", url=str(request.url)
-            ) from exc
-        except httpx.TransportError as exc:
-            raise OpenRouterConnectionError(
-                f"connection failed: {exc!r}", url=str(request.url)
-            ) from exc
         if response.status_code >= 400:
             try:
                 content = await response.aread()
