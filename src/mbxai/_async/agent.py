@@ -501,16 +501,9 @@ class AsyncAgentClient:
     # -- the three kinds of LLM call ------------------------------------------------------
 
     def _llm(self) -> Any:
-        """The plain chat client under a tool client (planning and evaluation need no tools)."""
-        for attr in ("openrouter_client", "client", "_client"):
-            inner = getattr(self._client, attr, None)
-            if (
-                inner is not None
-                and callable(getattr(inner, "parse", None))
-                and inner is not self._client
-            ):
-                return inner
-        return self._client
+        """The plain chat client under a tool or MCP client: planning and evaluation need
+        no tools, so they skip the tool loop and send no tool schemas."""
+        return getattr(self._client, "openrouter_client", self._client)
 
     def _tool_descriptions(self) -> list[tuple[str, str, list[str]]]:
         tools = getattr(self._client, "tools", None) or {}

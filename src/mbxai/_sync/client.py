@@ -12,7 +12,13 @@ from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from .._base import ClientConfig, build_chat_body, decode_completion, transport_errors
+from .._base import (
+    ClientConfig,
+    build_chat_body,
+    decode_completion,
+    retry_options,
+    transport_errors,
+)
 from .._compat import SeedCompat
 from .._errors import (
     ClientClosedError,
@@ -140,7 +146,13 @@ class OpenRouterClient(SeedCompat):
         self._model = self._config.model
         #: Per model: the structured-output modes and tool calling its endpoint rejected.
         self._memory = EndpointMemory()
-        self._retry_policy = RetryPolicy(self._config.max_retry_after)
+        self._retry_options = retry_options(
+            max_retries=self._config.max_retries,
+            retry_initial_delay=self._config.retry_initial_delay,
+            retry_max_delay=self._config.retry_max_delay,
+            max_retry_after=self._config.max_retry_after,
+        )
+        self._retry_policy: RetryPolicy = self._retry_options["on"]
         if (
             isinstance(max_response_bytes, bool)
             or not isinstance(max_response_bytes, int)
@@ -363,14 +375,7 @@ class OpenRouterClient(SeedCompat):
             failed: Exception | None = exc
         import stamina
 
-        for attempt in stamina.retry_context(
-            on=self._retry_policy,
-            attempts=self._config.max_retries + 1,
-            timeout=None,
-            wait_initial=self._config.retry_initial_delay,
-            wait_max=self._config.retry_max_delay,
-            wait_jitter=self._config.retry_initial_delay,
-        ):
+        for attempt in stamina.retry_context(**self._retry_options):
             with attempt:
                 if failed is not None:
                     first, failed = failed, None
