@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 
 import pytest
-import stamina.instrumentation
 
 from tests import _servers
 
@@ -18,16 +19,26 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def retry_waits() -> Iterator[list[float]]:
-    """The backoff (seconds) stamina scheduled before each retry, in order."""
+    """The backoff (seconds) mbxai scheduled before each retry, in order, as its logger
+    reports them (``chat.retry`` / ``images.retry`` events on the ``mbxai`` logger)."""
     waits: list[float] = []
+    pattern = re.compile(r"^event='\w+\.retry'.* wait=([-+.\deE]+)$")
 
-    def hook(details: stamina.instrumentation.RetryDetails) -> None:
-        waits.append(details.wait_for)
+    class Waits(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found = pattern.match(record.getMessage())
+            if found:
+                waits.append(float(found.group(1)))
 
-    old = stamina.instrumentation.get_on_retry_hooks()
-    stamina.instrumentation.set_on_retry_hooks([hook])
+    logger = logging.getLogger("mbxai")
+    handler = Waits(logging.WARNING)
+    old_level = logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.WARNING):
+        logger.setLevel(logging.WARNING)
     yield waits
-    stamina.instrumentation.set_on_retry_hooks(old)
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import gzip
 import json
 import shutil
 import signal
@@ -27,6 +28,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,16 +43,22 @@ __all__ = [
     "FaultServer",
     "Received",
     "RestartableRedis",
+    "bomb",
     "close_at_once",
     "completion",
+    "encode",
+    "endless",
     "garbage",
     "hang",
     "http_date",
     "huge",
+    "raw",
     "reply",
     "sse",
     "status",
     "tool_reply",
+    "trickle",
+    "trickle_head",
 ]
 
 _STOP_TIMEOUT = 10.0
@@ -95,6 +103,15 @@ class Connection:
     async def wait_forever(self) -> None:
         """Hold the connection open until the server stops (never answers by itself)."""
         await self._stopping.wait()
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; ``False`` if the server began to stop meanwhile (stop then)."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return not self._stopping.is_set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return not self._stopping.is_set()
 
 
 #: A behaviour answers one request; it may write anything, or nothing, on the socket.
@@ -255,6 +272,141 @@ def huge(size: int, *, prefix: bytes = b"", piece: int = 1 << 20) -> Behaviour:
         while left > 0:
             await conn.send(block[: min(piece, left)])
             left -= piece
+
+    return behave
+
+
+def encode(data: bytes, encoding: str) -> bytes:
+    """``data`` compressed as a ``Content-Encoding`` says (``"gzip"``, ``"deflate"``, the
+    raw-deflate variant ``"raw-deflate"``, or several, comma-separated, applied in order)."""
+    for name in (n.strip() for n in encoding.split(",")):
+        if name == "gzip":
+            data = gzip.compress(data, compresslevel=9, mtime=0)
+        elif name == "deflate":
+            data = zlib.compress(data, 9)
+        elif name == "raw-deflate":
+            compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+            data = compressor.compress(data) + compressor.flush()
+        elif name != "identity":
+            raise ValueError(f"cannot encode {name!r}")
+    return data
+
+
+def raw(
+    code: int,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    chunked: bool = False,
+    piece: int = 1 << 16,
+) -> Behaviour:
+    """Answer ``code`` with exactly ``headers`` and ``body`` (sent with its length, or
+    chunked in pieces of ``piece`` bytes)."""
+
+    async def behave(conn: Connection, request: Received) -> None:
+        if not chunked:
+            await conn.respond(code, body, dict(headers or {}))
+            return
+        await conn.head(code, {**(headers or {}), "Transfer-Encoding": "chunked"}, length=None)
+        for start in range(0, len(body), piece):
+            part = body[start : start + piece]
+            await conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+        await conn.send(b"0\r\n\r\n")
+
+    return behave
+
+
+def bomb(
+    size: int,
+    encoding: str = "gzip",
+    *,
+    content_type: str = "application/json",
+    fill: bytes = b"\0",
+    chunked: bool = False,
+) -> Behaviour:
+    """HTTP 200 whose body, ``size`` bytes of ``fill`` once decoded, is sent compressed
+    (``encoding``): a "gzip bomb", whose ``Content-Length`` is a small fraction of it."""
+    body = encode(fill * (size // len(fill)), encoding)
+    label = encoding.replace("raw-deflate", "deflate")
+    headers = {"Content-Type": content_type, "Content-Encoding": label}
+    return raw(200, body, headers, chunked=chunked)
+
+
+def trickle(
+    data: bytes,
+    *,
+    every: float = 0.1,
+    head: bytes | None = None,
+    piece: int = 1,
+    forever: bool = False,
+) -> Behaviour:
+    """Send ``head`` (by default a 200 head for a JSON body of ``len(data)`` bytes) at
+    once, then ``data`` ``piece`` bytes every ``every`` seconds (with ``forever``, over and
+    over): each read gets something, so no read ever times out."""
+    if head is None:
+        head = (
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            + b"Content-Length: %d\r\n\r\n" % (1 << 40 if forever else len(data))
+        )
+
+    async def behave(conn: Connection, request: Received) -> None:
+        await conn.send(head)
+        deadline = time.monotonic() + 120  # bounded, whatever the client does
+        while time.monotonic() < deadline:
+            for start in range(0, len(data), piece):
+                await conn.send(data[start : start + piece])
+                if not await conn.pause(every):
+                    return
+            if not forever:
+                return
+
+    return behave
+
+
+def trickle_head(every: float = 0.1) -> Behaviour:
+    """Send a response head one byte every ``every`` seconds, with a header that never
+    ends: the response never starts, yet every read gets a byte."""
+
+    async def behave(conn: Connection, request: Received) -> None:
+        await conn.send(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            await conn.send(b"a")
+            if not await conn.pause(every):
+                return
+
+    return behave
+
+
+def endless(
+    frame: bytes = b": OPENROUTER PROCESSING\n\n",
+    *,
+    every: float = 0.0,
+    content_type: str = "text/event-stream",
+    encoding: str | None = None,
+) -> Behaviour:
+    """An HTTP 200 chunked body that never ends: ``frame`` over and over (every ``every``
+    seconds, or as fast as the client reads), optionally through a streaming compressor
+    (``encoding="gzip"``) so that a small wire size inflates without end."""
+
+    async def behave(conn: Connection, request: Received) -> None:
+        headers = {"Content-Type": content_type, "Transfer-Encoding": "chunked"}
+        compressor = None
+        if encoding is not None:
+            headers["Content-Encoding"] = encoding
+            wbits = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
+            compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+        await conn.head(200, headers, length=None)
+        block = frame * max(1, (1 << 16) // len(frame)) if every == 0 else frame
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            data = block
+            if compressor is not None:
+                data = compressor.compress(block) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            if data:
+                await conn.send(b"%x\r\n%s\r\n" % (len(data), data))
+            if not await conn.pause(every):
+                return
 
     return behave
 

@@ -20,6 +20,7 @@ __all__ = [
     "InternalServerError",
     "LocalModelServerError",
     "MBXAIError",
+    "MBXAIWarning",
     "NotFoundError",
     "OpenRouterAPIError",
     "OpenRouterConnectionError",
@@ -40,6 +41,10 @@ class MBXAIError(Exception):
     """Base class of every error raised by mbxai."""
 
 
+class MBXAIWarning(UserWarning):
+    """A setting that works but will surprise you later (``warnings.warn`` category)."""
+
+
 class ConfigurationError(MBXAIError, ValueError):
     """An argument or setting is invalid; the message names which one and why."""
 
@@ -49,15 +54,20 @@ class ClientClosedError(MBXAIError, RuntimeError):
 
 
 class OpenRouterConnectionError(MBXAIError):
-    """The endpoint could not be reached (DNS, refused connection, TLS, dropped socket)."""
+    """The endpoint could not be reached (DNS, refused connection, TLS, dropped socket).
+
+    ``url`` is the request's URL without any ``user:password@`` in it.
+    """
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
+        super().__init__(redact(message))
+        self.url = redact(url) if url is not None else None
 
 
 class OpenRouterTimeoutError(OpenRouterConnectionError):
-    """The endpoint did not answer within the configured timeout."""
+    """The endpoint did not answer, or did not finish its answer, within the configured
+    time: a wait for data longer than ``timeout``, a request not complete within its
+    ``timeout``, or a stream not ended within ``stream_timeout``."""
 
 
 class OpenRouterAPIError(MBXAIError):

@@ -14,7 +14,7 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any
 
-__all__ = ["get_logger", "redact", "register_secret"]
+__all__ = ["get_logger", "redact", "redact_url", "register_secret"]
 
 _stdlib = logging.getLogger("mbxai")
 # A library stays silent until the application configures logging (no "last resort" output).
@@ -25,6 +25,8 @@ _SENSITIVE_KEYS = frozenset(
     {"authorization", "api_key", "apikey", "token", "password", "secret", "access_token"}
 )
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._~+/=-]{8,})")
+#: The ``user:password@`` of a URL (up to the last ``@`` before the path, query or end).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 _MASK = "***"
 _logger: Any = None
 
@@ -37,11 +39,16 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Replace every registered secret and key-looking token in ``text``."""
+    """Replace every registered secret, key-looking token and URL userinfo in ``text``."""
     for secret in tuple(_secrets):
         if secret in text:
             text = text.replace(secret, _MASK)
-    return _KEY_LIKE.sub(_MASK, text)
+    return _KEY_LIKE.sub(_MASK, redact_url(text))
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``."""
+    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
 def _redact_processor(

@@ -25,11 +25,17 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    __slots__ = ("_data", "_event", "_id", "_retry")
+    """Lines in, events out. With ``max_event``, an event whose data grows past that many
+    characters raises :class:`LineTooLongError` (a server sending ``data:`` lines without
+    the blank line that ends the event cannot make it buffer without limit)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_data", "_event", "_id", "_max", "_retry", "_size")
+
+    def __init__(self, max_event: int | None = None) -> None:
         self._event = ""
         self._data: list[str] = []
+        self._size = 0
+        self._max = max_event
         self._id: str | None = None
         self._retry: int | None = None
 
@@ -44,6 +50,9 @@ class SSEDecoder:
             value = value[1:]
         if field == "data":
             self._data.append(value)
+            self._size += len(value) + 1
+            if self._max is not None and self._size > self._max:
+                raise LineTooLongError(f"an event larger than {self._max} characters")
         elif field == "event":
             self._event = value
         elif field == "id":
@@ -68,6 +77,7 @@ class SSEDecoder:
         )
         self._event = ""
         self._data = []
+        self._size = 0
         return event
 
 
@@ -80,13 +90,17 @@ class LineDecoder:
 
     Unlike reading lines through httpx, a line may not grow past ``max_line`` characters:
     a server that never sends a line break cannot make the client buffer without limit.
+    Each piece of text is scanned once, so a long line arriving in many small pieces costs
+    time in proportion to its length, not to its length squared.
     """
 
-    __slots__ = ("_buffer", "_decoder", "_max", "_pending_cr")
+    __slots__ = ("_decoder", "_max", "_partial", "_partial_size", "_pending_cr")
 
     def __init__(self, max_line: int) -> None:
-        self._buffer = ""
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial: list[str] = []  # the unfinished last line, in pieces
+        self._partial_size = 0
+        # "utf-8-sig": a byte order mark opening the stream is dropped, as the spec says
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._pending_cr = False
         self._max = max_line
 
@@ -95,18 +109,29 @@ class LineDecoder:
 
     def flush(self) -> list[str]:
         lines = self._split(self._decoder.decode(b"", final=True))
-        if self._buffer:
-            lines.append(self._buffer)
-            self._buffer = ""
+        if self._partial:
+            lines.append("".join(self._partial))
+            self._partial = []
+            self._partial_size = 0
         return lines
 
     def _split(self, text: str) -> list[str]:
-        if self._pending_cr and text.startswith("\n"):
-            text = text[1:]  # the \n of a \r\n split across two reads
-        if text:
-            self._pending_cr = text.endswith("\r")
-        parts = _NEWLINE.split(self._buffer + text)
-        self._buffer = parts.pop()
-        if len(self._buffer) > self._max or any(len(part) > self._max for part in parts):
+        if self._pending_cr:
+            self._pending_cr = False
+            if text.startswith("\n"):
+                text = text[1:]  # the \n of a \r\n split across two reads
+        if not text:
+            return []
+        self._pending_cr = text.endswith("\r")
+        parts = _NEWLINE.split(text)
+        last = parts.pop()
+        if parts and self._partial:
+            parts[0] = "".join(self._partial) + parts[0]
+            self._partial = []
+            self._partial_size = 0
+        if last:
+            self._partial.append(last)
+            self._partial_size += len(last)
+        if self._partial_size > self._max or any(len(part) > self._max for part in parts):
             raise LineTooLongError(f"a line longer than {self._max} characters")
         return parts

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import stamina
+import stamina.instrumentation
 from pydantic import BaseModel, Field
-from pytest_httpx import HTTPXMock
+from pytest_httpx import HTTPXMock, IteratorStream
 
 from mbxai import (
     AsyncOpenRouterClient,
@@ -524,3 +529,170 @@ async def test_stream_event_size_is_capped() -> None:
         with pytest.raises(StreamError, match="too large"):
             async for _ in stream:
                 pass
+
+
+# -- retries are quiet ------------------------------------------------------------------
+
+
+async def test_retries_print_nothing_and_leave_stamina_alone(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    hooks = stamina.instrumentation.get_on_retry_hooks()
+    capfd.readouterr()
+    fake = FakeModel([Failure(503), Timeout(), "recovered"])
+    async with make_client(transport=fake) as client:
+        assert (await client.create(HELLO)).content == "recovered"
+    assert len(fake.requests) == 3
+    assert capfd.readouterr() == ("", "")  # nothing on stdout or stderr
+    assert stamina.instrumentation.get_on_retry_hooks() == hooks  # stamina's hooks untouched
+
+    # ... and the retries are there for an application that enables the mbxai logger
+    caplog.clear()
+    caplog.set_level(logging.WARNING, logger="mbxai")
+    fake = FakeModel([Failure(503, message="overloaded"), "again"])
+    async with make_client(transport=fake) as client:
+        assert (await client.create(HELLO)).content == "again"
+    [record] = [r for r in caplog.records if "chat.retry" in r.getMessage()]
+    assert record.name == "mbxai"
+    assert record.levelno == logging.WARNING
+    assert "overloaded" in record.getMessage()
+    assert "status=503" in record.getMessage()
+    assert capfd.readouterr() == ("", "")
+
+
+async def test_stamina_switches_still_apply() -> None:
+    fake = FakeModel([Failure(503), "not reached"])
+    stamina.set_active(False)
+    try:
+        async with make_client(transport=fake) as client:
+            with pytest.raises(InternalServerError):
+                await client.create(HELLO)
+    finally:
+        stamina.set_active(True)
+    assert len(fake.requests) == 1  # retries off process-wide, as for any stamina user
+    fake = FakeModel([Failure(503), "recovered"])
+    started = time.monotonic()
+    with stamina.set_testing(True):  # tests of an application: retries without waiting
+        async with make_client(transport=fake, retry_initial_delay=30, retry_max_delay=60) as c:
+            assert (await c.create(HELLO)).content == "recovered"
+    assert time.monotonic() - started < 5
+
+
+# -- every argument is checked ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"token": 123}, "token"),
+        ({"model": 5}, "model"),
+        ({"base_url": 5}, "base_url"),
+        ({"base_url": b"http://x"}, "base_url"),
+        ({"default_headers": "X-Title: mine"}, "default_headers"),
+        ({"default_headers": ["X-Title"]}, "default_headers"),
+        ({"default_headers": {"X-Count": 1}}, "default_headers"),
+        ({"default_headers": {1: "x"}}, "default_headers"),
+        ({"default_headers": {"X-Evil": "a\r\nInjected: yes"}}, "default_headers"),
+        ({"default_headers": {"Bad Name": "x"}}, "default_headers"),
+        ({"max_retries": "3"}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"max_retries": 2.0}, "max_retries"),
+        ({"retry_initial_delay": "1"}, "retry_initial_delay"),
+        ({"retry_initial_delay": float("nan")}, "retry_initial_delay"),
+        ({"retry_max_delay": float("inf")}, "retry_max_delay"),
+        ({"max_retry_after": None}, "max_retry_after"),
+        ({"timeout": "60"}, "timeout"),
+        ({"timeout": True}, "timeout"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"timeout": (5, 60)}, "timeout"),
+        ({"parse_retries": 1.0}, "parse_retries"),
+        ({"parse_retries": "1"}, "parse_retries"),
+        ({"max_response_bytes": "32MB"}, "max_response_bytes"),
+        ({"max_response_bytes": 2.0**30}, "max_response_bytes"),
+        ({"http_client": object()}, "http_client"),
+        ({"http_client": "http://127.0.0.1:9"}, "http_client"),
+        ({"transport": "fake"}, "transport"),
+        ({"transport": object()}, "transport"),
+        ({"http_client": httpx.AsyncClient(), "transport": FakeModel()}, "http_client="),
+        ({"structured_output": 5}, "structured_output"),
+        ({"structured_output": "yaml"}, "structured_output"),
+        ({"describe_schema": "false"}, "describe_schema"),
+        ({"describe_schema": 1}, "describe_schema"),
+        ({"max_items": "3"}, "max_items"),
+        ({"max_items": True}, "max_items"),
+        ({"max_items": 0}, "max_items"),
+        ({"max_string_length": 1.5}, "max_string_length"),
+        ({"stream_timeout": "600"}, "stream_timeout"),
+        ({"stream_timeout": 0}, "stream_timeout"),
+        ({"stream_timeout": float("inf")}, "stream_timeout"),
+        ({"max_stream_idle_lines": 0}, "max_stream_idle_lines"),
+        ({"max_stream_idle_lines": "many"}, "max_stream_idle_lines"),
+    ],
+)
+def test_every_constructor_argument_is_checked(kwargs: dict[str, Any], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named.replace("=", "")):
+        make_client(**kwargs)
+
+
+async def test_per_call_timeout_and_headers_are_checked() -> None:
+    fake = FakeModel()
+    async with make_client(transport=fake) as client:
+        with pytest.raises(ConfigurationError, match="timeout"):
+            await client.create(HELLO, timeout="5")  # type: ignore[call-overload]
+        with pytest.raises(ConfigurationError, match="timeout"):
+            await client.create(HELLO, stream=True, timeout=-1)
+        with pytest.raises(ConfigurationError, match="extra_headers"):
+            await client.create(HELLO, extra_headers={"X-N": 1})  # type: ignore[dict-item]
+        with pytest.raises(ConfigurationError, match="extra_headers"):
+            await client.parse(HELLO, CityInfo, extra_headers={"X": "a\nb"})
+        # a per-call number is that call's deadline; None values remove a default header
+        await client.create(HELLO, timeout=5, extra_headers={"X-Title": None})
+    assert len(fake.requests) == 1
+    assert "x-title" not in fake.requests[0].headers
+
+
+# -- credentials in the base URL --------------------------------------------------------
+
+
+async def test_credentials_in_base_url_are_sent_as_basic_auth_and_hidden() -> None:
+    fake = FakeModel()
+    base = "https://alice:s3cret-pw@proxy.example/v1"
+    async with make_client(base_url=base, transport=fake) as client:
+        assert "s3cret-pw" not in repr(client)
+        assert "s3cret-pw" not in repr(client._config)
+        assert "s3cret-pw" not in str(vars(client).get("_twin_args"))
+        assert repr(client).count("***@proxy.example") == 1
+        await client.create(HELLO)
+        async for _ in await client.create(HELLO, stream=True):
+            pass
+    assert [r.url for r in fake.requests] == ["https://proxy.example/v1/chat/completions"] * 2
+    basic = "Basic " + base64.b64encode(b"alice:s3cret-pw").decode()
+    assert {r.headers["authorization"] for r in fake.requests} == {basic}
+    with pytest.raises(ConfigurationError) as bad:
+        make_client(base_url="ftp://alice:s3cret-pw@proxy.example/v1")
+    assert "s3cret-pw" not in str(bad.value)
+
+
+# -- deadlines ------------------------------------------------------------------------------
+
+
+async def test_a_slow_body_fails_at_the_deadline_even_from_an_in_memory_transport() -> None:
+    """Whatever the transport, the body is read within ``timeout`` (checked between reads)."""
+
+    def body() -> Iterator[bytes]:
+        for byte in json.dumps(completion()).encode():
+            time.sleep(0.02)
+            yield bytes([byte])
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        return httpx.Response(200, headers=headers, stream=IteratorStream(body()))
+
+    async with make_client(transport=httpx.MockTransport(slow), timeout=0.3, max_retries=0) as c:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match=r"within 0.3 s \(timeout\)"):
+            await c.create(HELLO)
+    assert time.monotonic() - started < 1.0

@@ -13,19 +13,23 @@ from pydantic import BaseModel, SecretStr
 from .._base import (
     ClientConfig,
     build_chat_body,
+    check_headers,
     decode_completion,
+    http_timeout,
     retry_options,
-    transport_errors,
+    stream_open_error,
 )
+from .._checks import check_instance, check_int
 from .._compat import AsyncSeedCompat
 from .._errors import (
     ClientClosedError,
     ConfigurationError,
     OpenRouterAPIError,
 )
-from .._logging import get_logger, is_debug
+from .._http import Deadline, async_default_transport, is_event_stream
+from .._logging import get_logger, is_debug, redact_url
 from .._registry import OpenRouterModel, list_models, register_model, resolve_model
-from .._retry import RetryPolicy
+from .._retry import RetrySchedule
 from .._schema import Reask, StructuredReplies
 from .._structured import (
     EndpointMemory,
@@ -35,6 +39,7 @@ from .._structured import (
     is_unsupported,
 )
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
+from . import sending
 from .streaming import AsyncStream
 
 __all__ = ["AsyncOpenRouterClient"]
@@ -56,12 +61,19 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             endpoints that need none (a local server).
         model: Default model: an :class:`OpenRouterModel`, a registered name or any slug.
         base_url: Endpoint root. Falls back to ``OPENROUTER_BASE_URL``, then OpenRouter.
+            ``user:password@`` in it is sent as HTTP Basic auth (instead of the token) and
+            shown as ``***@`` in reprs, errors and logs.
         default_headers: Extra headers on every request; OpenRouter's ``HTTP-Referer`` and
             ``X-Title`` default to mbxai's and a ``None`` value removes one.
         max_retries: Retries after the first attempt (``2`` means at most 3 requests).
         retry_initial_delay: First backoff in seconds; it doubles up to ``retry_max_delay``.
         retry_max_delay: Longest backoff between two attempts, in seconds.
-        timeout: Seconds per request (or an ``httpx.Timeout``); ``None`` waits forever.
+        timeout: Seconds one request may take in all: connecting, sending, waiting for
+            the answer and reading it, however slowly the server sends it (each retry is a
+            new request, with its own ``timeout``). For a stream, the time until its
+            response starts, and the longest wait for any bytes of it. An
+            ``httpx.Timeout`` sets each phase's limit, and its largest one bounds the whole
+            request. ``None`` waits forever.
         parse_retries: How often :meth:`parse` re-asks the model after invalid output.
         max_retry_after: Longest wait honoured from a server's ``Retry-After``.
         max_response_bytes: Largest response body (or single stream event) read into
@@ -83,6 +95,12 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         max_items: Cap array lengths in the schema sent (not in validation), so a small
             model cannot repeat list items until ``max_tokens``.
         max_string_length: Cap free-text string lengths in the schema sent, likewise.
+        stream_timeout: Seconds a stream may take from its request to its end (the time
+            you spend between chunks counts); it then fails with
+            :class:`OpenRouterTimeoutError`. ``None``: no limit.
+        max_stream_idle_lines: How many SSE lines in a row may bring no chunk (comments
+            such as ``: OPENROUTER PROCESSING``, blank lines, empty or choice-less events)
+            before the stream fails with :class:`StreamError` as stuck.
     """
 
     def __init__(
@@ -105,8 +123,17 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         describe_schema: bool = False,
         max_items: int | None = None,
         max_string_length: int | None = None,
+        stream_timeout: float | None = 1800.0,
+        max_stream_idle_lines: int = 10_000,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        check_instance("http_client", http_client, httpx.AsyncClient)
+        check_instance("transport", transport, httpx.AsyncBaseTransport)
+        if http_client is not None and transport is not None:
+            raise ConfigurationError(
+                "pass transport= or http_client=, not both (the transport of a client you "
+                "pass is that client's)"
+            )
         self._config = ClientConfig.create(
             token=secret,
             model=model,
@@ -119,6 +146,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             timeout=timeout,
             parse_retries=parse_retries,
             structured_output=structured_output,
+            stream_timeout=stream_timeout,
+            max_stream_idle_lines=max_stream_idle_lines,
         )
         self._twin_args: dict[str, Any] = {
             "token": self._config.token,
@@ -137,6 +166,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             "describe_schema": describe_schema,
             "max_items": max_items,
             "max_string_length": max_string_length,
+            "stream_timeout": stream_timeout,
+            "max_stream_idle_lines": max_stream_idle_lines,
         }
         self._schema_options = SchemaOptions.create(
             describe=describe_schema, max_items=max_items, max_string_length=max_string_length
@@ -144,27 +175,24 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         self._model = self._config.model
         #: Per model: the structured-output modes and tool calling its endpoint rejected.
         self._memory = EndpointMemory()
-        self._retry_options = retry_options(
-            max_retries=self._config.max_retries,
-            retry_initial_delay=self._config.retry_initial_delay,
-            retry_max_delay=self._config.retry_max_delay,
-            max_retry_after=self._config.max_retry_after,
-        )
-        self._retry_policy: RetryPolicy = self._retry_options["on"]
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1024
-        ):
-            raise ConfigurationError(
-                f"max_response_bytes must be an int >= 1024, got {max_response_bytes!r}"
+        self._retry_schedule = RetrySchedule.from_options(
+            retry_options(
+                max_retries=self._config.max_retries,
+                retry_initial_delay=self._config.retry_initial_delay,
+                retry_max_delay=self._config.retry_max_delay,
+                max_retry_after=self._config.max_retry_after,
             )
-        self._max_response_bytes = max_response_bytes
+        )
+        self._max_response_bytes: int = check_int(
+            "max_response_bytes", max_response_bytes, minimum=1024
+        )
         self._owns_http = http_client is None
         # httpx's default pool (100 connections) makes a burst of concurrent calls queue,
         # and httpcore re-scans that queue on every change: allow a thousand, keep 100.
         self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._config.timeout, limits=_LIMITS
+            transport=transport or async_default_transport(_LIMITS),
+            timeout=self._config.timeout,
+            limits=_LIMITS,
         )
         # Built once: the URL parsed, the headers merged as httpx would merge them per call.
         self._url = httpx.URL(self._config.chat_url)
@@ -175,7 +203,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         self._extensions = {"timeout": self._config.timeout.as_dict()}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._config.base_url!r}, model={self._model!r})"
+        url = redact_url(self._config.base_url)
+        return f"{type(self).__name__}(base_url={url!r}, model={self._model!r})"
 
     # -- configuration --------------------------------------------------------------------
 
@@ -354,50 +383,37 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         extra_headers: Mapping[str, str] | None,
         cls: type[C],
     ) -> C:
-        send = functools.partial(self._complete_once, body, slug, timeout, extra_headers, cls)
+        call_timeout = None if timeout is None else http_timeout(timeout)
+        if extra_headers:
+            check_headers("extra_headers", extra_headers)
+        send = functools.partial(self._complete_once, body, slug, call_timeout, extra_headers, cls)
         return cast("C", await self._with_retries(send))
 
     async def _with_retries(self, send: Callable[[], Any]) -> Any:
-        """``send()``, retried per :class:`RetryPolicy` with stamina's backoff.
-
-        The first attempt runs outside stamina: a call that succeeds (nearly all of them)
-        pays nothing for the retry machinery. A retryable failure then enters stamina's
-        loop as its first attempt, so waits, attempt counts and instrumentation are
-        exactly stamina's.
-        """
+        """``send()``, retried per :class:`~mbxai._retry.RetrySchedule` (each retry
+        logged as ``chat.retry``). The first attempt runs on its own: a call that succeeds
+        (nearly all of them) pays nothing for the retry machinery."""
         try:
             return await send()
         except Exception as exc:
-            if self._config.max_retries == 0 or self._retry_policy(exc) is False:
-                raise
-            failed: Exception | None = exc
-        import stamina
-
-        async for attempt in stamina.retry_context(**self._retry_options):
-            with attempt:
-                if failed is not None:
-                    first, failed = failed, None
-                    raise first
-                return await send()
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+            failed = exc
+        return await sending.retry(send, self._retry_schedule, "chat.retry", failed)
 
     async def _complete_once(
         self,
         body: bytes,
         slug: str,
-        timeout: float | httpx.Timeout | None,
+        timeout: httpx.Timeout | None,
         extra_headers: Mapping[str, str] | None,
         cls: type[C],
     ) -> C:
         request = self._build_request(body, timeout, extra_headers)
+        deadline = self._config.deadline(timeout)
         if is_debug():
             get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
-        with transport_errors(request.url):
-            response = await self._http.send(request, stream=True)
-            try:
-                content = await self._read(response)
-            finally:
-                await response.aclose()
+        response, content = await sending.fetch(
+            self._http, request, deadline, self._max_response_bytes
+        )
         completion = decode_completion(response.status_code, response.headers, content, cls)
         if is_debug():
             get_logger().debug(
@@ -415,55 +431,50 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         timeout: float | httpx.Timeout | None,
         extra_headers: Mapping[str, str] | None,
     ) -> AsyncStream:
-        send = functools.partial(self._open_stream_once, body, slug, timeout, extra_headers)
+        call_timeout = None if timeout is None else http_timeout(timeout)
+        if extra_headers:
+            check_headers("extra_headers", extra_headers)
+        send = functools.partial(self._open_stream_once, body, slug, call_timeout, extra_headers)
         return cast("AsyncStream", await self._with_retries(send))
-
-    async def _read(self, response: httpx.Response) -> bytes:
-        """The body, refusing to hold more than ``max_response_bytes`` in memory."""
-        limit = self._max_response_bytes
-        length = response.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) <= limit:
-            return await response.aread()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise OpenRouterAPIError(
-                    f"the response is larger than max_response_bytes ({limit} bytes); "
-                    "it was not read further",
-                    status_code=response.status_code,
-                    request_id=response.headers.get("x-request-id"),
-                    should_retry=False,
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     async def _open_stream_once(
         self,
         body: bytes,
         slug: str,
-        timeout: float | httpx.Timeout | None,
+        timeout: httpx.Timeout | None,
         extra_headers: Mapping[str, str] | None,
     ) -> AsyncStream:
+        """Send a stream request; return the stream once its response has started.
+
+        The answer is read here, bounded, and raised as its typed error when it is not
+        an event stream to read: an error status, or a body of another type (a JSON
+        error object with HTTP 200, say).
+        """
         request = self._build_request(body, timeout, extra_headers, stream=True)
+        whole = Deadline.after(self._config.stream_timeout, "stream_timeout")
+        opening = self._config.deadline(timeout).earliest(whole)
         if is_debug():
             get_logger().debug("chat.stream", model=slug, url=str(request.url), bytes=len(body))
-        with transport_errors(request.url):
-            response = await self._http.send(request, stream=True)
-        if response.status_code >= 400:
-            try:
-                content = await response.aread()
-            finally:
-                await response.aclose()
-            decode_completion(response.status_code, response.headers, content, ChatCompletion)
-        return AsyncStream(response, max_line=self._max_response_bytes)
+        response = await sending.open_response(self._http, request, opening)
+        try:
+            if response.status_code >= 400 or not is_event_stream(response.headers):
+                content = await sending.read(response, opening, self._max_response_bytes)
+                raise stream_open_error(response.status_code, response.headers, content)
+            return AsyncStream(
+                response,
+                max_line=self._max_response_bytes,
+                deadline=whole,
+                max_idle_lines=self._config.max_stream_idle_lines,
+            )
+        except BaseException:
+            await response.aclose()
+            raise
 
     def _build_request(
         self,
         body: bytes,
-        timeout: float | httpx.Timeout | None,
-        extra_headers: Mapping[str, str] | None,
+        timeout: httpx.Timeout | None,
+        extra_headers: Mapping[str, str | None] | None,
         *,
         stream: bool = False,
     ) -> httpx.Request:
@@ -472,13 +483,17 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         headers = self._stream_headers if stream else self._headers
         if extra_headers:
             headers = httpx.Headers(headers)
-            headers.update(extra_headers)
+            for name, value in extra_headers.items():
+                if value is None:  # removes a default header, as in default_headers
+                    headers.pop(name, None)
+                else:
+                    headers[name] = value
         if self._owns_http and not self._http.cookies:
             # Our own client adds nothing per call that is not already in `headers`, so
             # skip httpx's per-request merging (a measurable share of the call's cost).
             extensions = self._extensions
             if timeout is not None:
-                extensions = {"timeout": _as_timeout(timeout).as_dict()}
+                extensions = {"timeout": timeout.as_dict()}
             return httpx.Request(
                 "POST", self._url, headers=headers, content=body, extensions=extensions
             )
@@ -489,7 +504,3 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             headers=headers,
             timeout=timeout if timeout is not None else self._config.timeout,
         )
-
-
-def _as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)

@@ -4,17 +4,30 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterator
 from types import TracebackType
 
 import httpx
 
-from .._base import DONE, decode_event
-from .._errors import OpenRouterConnectionError, OpenRouterTimeoutError, StreamError
+from .. import _concurrency
+from .._base import DONE, decode_event, stray_text_error, transport_errors
+from .._errors import OpenRouterAPIError, StreamError
+from .._http import NO_DEADLINE, BodyDecoder, Deadline
 from .._sse import LineDecoder, LineTooLongError, SSEDecoder
 from .._types import ChatCompletionChunk, Usage
+from .sending import next_chunk, raw_chunks
 
 __all__ = ["Stream"]
+
+#: Fields a Server-Sent Events line may have; text outside them is kept (a little) in case
+#: it is a JSON error body sent under a ``text/event-stream`` label.
+_SSE_FIELDS = frozenset({"data", "event", "id", "retry"})
+_MAX_STRAY = 64 * 1024
+#: After ``[DONE]``, how long and how much the rest of the body is read (normally just
+#: its end, which lets the connection be reused) before the response is closed.
+_DRAIN_SECONDS = 0.2
+_DRAIN_BYTES = 64 * 1024
 
 
 class Stream:
@@ -24,11 +37,35 @@ class Stream:
     choices (the provider's final usage report) are not yielded; their usage is on
     :attr:`usage` once the stream is consumed. The HTTP response is closed when the
     stream ends, fails, or the ``with`` block exits.
+
+    A stream always ends: it fails with :class:`OpenRouterTimeoutError` when no bytes
+    arrive for the client's ``timeout`` or when it has not ended ``stream_timeout`` after
+    its request, and with :class:`StreamError` after ``max_stream_idle_lines`` lines in a
+    row without a chunk (a server sending only comments or keep-alives).
     """
 
-    def __init__(self, response: httpx.Response, *, max_line: int = 32 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        max_line: int = 32 * 1024 * 1024,
+        deadline: Deadline = NO_DEADLINE,
+        max_idle_lines: int | None = None,
+    ) -> None:
         self._response = response
+        # raises here, before any reading, for an encoding that cannot be decoded
+        self._body = BodyDecoder(
+            response.headers, response.status_code, limit=None, error=StreamError
+        )
         self._max_line = max_line
+        self._deadline = deadline
+        self._max_idle = max_idle_lines
+        self._idle = 0
+        self._done = False
+        self._events = SSEDecoder(max_line)
+        self._seen_event = False
+        self._stray: list[str] = []
+        self._stray_size = 0
         self._iterator = self._chunks()
         #: Token usage reported at the end of the stream (``None`` until then, or if not sent).
         self.usage: Usage | None = None
@@ -61,39 +98,104 @@ class Stream:
         self._response.close()
 
     def _chunks(self) -> Generator[ChatCompletionChunk, None]:
-        decoder = SSEDecoder()
-        lines = LineDecoder(self._max_line)
-        done = False
+        response = self._response
+        url = response.request.url
+        chunks = raw_chunks(response)
+        body = self._body
         try:
-            # Read to the end even after [DONE] (servers close right after it): leaving
-            # httpx's nested byte generators half-consumed upsets trio.
-            for data in self._response.iter_bytes():
-                for line in lines.feed(data):
-                    event = decoder.feed(line)
-                    if event is None or done:
-                        continue
-                    result = decode_event(event)
-                    if result is DONE:
-                        done = True
-                    elif isinstance(result, ChatCompletionChunk) and self._take(result):
-                        yield result
-            for line in [*lines.flush(), ""]:
-                event = decoder.feed(line)
-                result = decode_event(event) if event is not None and not done else None
-                if result is DONE:
-                    done = True
-                elif isinstance(result, ChatCompletionChunk) and self._take(result):
-                    yield result
+            lines = LineDecoder(self._max_line)
+            while not self._done:
+                # a deadline per read: a cancel scope must not span the yields below
+                with transport_errors(url, self._deadline, stream=True):
+                    with _concurrency.fail_at(self._deadline.at):
+                        data = next_chunk(chunks)
+                    self._deadline.check()
+                if data is None:
+                    for piece in body.flush():
+                        for line in lines.feed(piece):
+                            if (chunk := self._line(line)) is not None:
+                                yield chunk
+                    for line in [*lines.flush(), ""]:
+                        if (chunk := self._line(line)) is not None:
+                            yield chunk
+                    break
+                for piece in body.feed(data):
+                    for line in lines.feed(piece):
+                        if (chunk := self._line(line)) is not None:
+                            yield chunk
+                        if self._ended():
+                            break
+                    if self._ended():
+                        break
+            if self._ended():
+                self._drain(chunks)
         except LineTooLongError as exc:
             raise StreamError(f"stream event too large: {exc} (max_response_bytes)") from None
-        except httpx.TimeoutException as exc:
-            raise OpenRouterTimeoutError(f"stream timed out: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise OpenRouterConnectionError(f"stream interrupted: {exc}") from exc
         finally:
-            self._response.close()
-        if not done and self.finish_reason is None:
-            raise StreamError("the stream ended before the completion finished (no [DONE])")
+            response.close()
+            _finish(chunks)
+        if not self._done and self.finish_reason is None:
+            raise self._unfinished()
+
+    def _line(self, line: str) -> ChatCompletionChunk | None:
+        """Take one line of the stream; the chunk it completes, if one is to be yielded."""
+        if self._done:
+            return None
+        if not self._seen_event and line and line[0] != ":":
+            name = line.partition(":")[0]
+            if name not in _SSE_FIELDS and self._stray_size < _MAX_STRAY:
+                self._stray.append(line)
+                self._stray_size += len(line) + 1
+        event = self._events.feed(line)
+        if event is not None:
+            self._seen_event = True
+            result = decode_event(event)
+            if result is DONE:
+                self._done = True
+                return None
+            if isinstance(result, ChatCompletionChunk) and self._take(result):
+                self._idle = 0
+                return result
+        self._idle += 1
+        if self._max_idle is not None and self._idle > self._max_idle:
+            raise StreamError(
+                f"{self._max_idle} stream lines in a row brought no chunk (comments, "
+                "keep-alives or empty events only): the stream is stuck "
+                "(max_stream_idle_lines)"
+            )
+        return None
+
+    def _ended(self) -> bool:
+        """Whether ``[DONE]`` has come (a method: taking a line may set it)."""
+        return self._done
+
+    def _unfinished(self) -> OpenRouterAPIError:
+        """The error for a stream that ended before ``[DONE]`` or a finish reason."""
+        if self._stray:
+            text = "\n".join(self._stray)
+            error = stray_text_error(text)
+            if error is not None:
+                return error
+            return StreamError(
+                "the stream ended before the completion finished (no [DONE]); it held "
+                f"text that is not Server-Sent Events: {text[:200]!r}"
+            )
+        return StreamError("the stream ended before the completion finished (no [DONE])")
+
+    def _drain(self, chunks: Iterator[bytes]) -> None:
+        """After ``[DONE]``: read what is left of the body (normally only its end, so the
+        connection can be reused), but briefly and little; then it is simply closed."""
+        drain = Deadline.after(_DRAIN_SECONDS, "drain").earliest(self._deadline)
+        left = _DRAIN_BYTES
+        try:
+            with _concurrency.fail_at(drain.at):
+                while left > 0 and not drain.expired():
+                    data = next_chunk(chunks)
+                    if data is None:
+                        return
+                    left -= len(data)
+        except (TimeoutError, httpx.HTTPError):
+            pass
 
     def _take(self, chunk: ChatCompletionChunk) -> bool:
         if chunk.usage is not None:
@@ -104,3 +206,16 @@ class Stream:
         if reason is not None:
             self.finish_reason = reason
         return True
+
+
+def _finish(chunks: Iterator[bytes]) -> None:
+    """Run the body's iterator to its end once the response is closed (it then ends or
+    fails at once): httpx reads through nested async generators, and closing only the
+    outer one would leave the inner ones to the garbage collector (which trio reports)."""
+    try:
+        with _concurrency.fail_at(time.monotonic() + _DRAIN_SECONDS):
+            for _ in range(64):
+                if next_chunk(chunks) is None:
+                    return
+    except Exception:  # noqa: S110 - the response is closed: any error ends it
+        pass

@@ -8,14 +8,22 @@ own short timeouts. Written once (async), generated for sync.
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import time
+import tracemalloc
 from typing import Any
 
+import httpx
 import pytest
 
 from mbxai import (
     BadRequestError,
+    ImageClient,
     InternalServerError,
     MBXAIError,
+    NotFoundError,
     OpenRouterAPIError,
     OpenRouterClient,
     OpenRouterConnectionError,
@@ -26,16 +34,21 @@ from mbxai import (
 from tests.faults_matrix import row
 from tests.faults_server import (
     FaultServer,
+    bomb,
     close_at_once,
     completion,
+    endless,
     garbage,
     hang,
     http_date,
     huge,
+    raw,
     refused_url,
     reply,
     sse,
     status,
+    trickle,
+    trickle_head,
 )
 
 KEY = "sk-or-v1-faults-0123456789abcdef"
@@ -329,3 +342,410 @@ def test_one_client_survives_a_fault_sequence(server: FaultServer) -> None:
         server.add(reply("five"))
         assert (client.create(HELLO)).content == "five"
     assert server.pending == 0
+
+
+# -- bodies that inflate: gzip bombs ------------------------------------------------------
+
+MIB = 1 << 20
+#: A body 256 MiB long once decoded, a few hundred KiB on the wire.
+BOMB = 256 * MIB
+
+
+def test_the_bomb_inflates_in_plain_httpx(server: FaultServer) -> None:
+    """The fixture is a real bomb: httpx alone inflates 32 MiB from a ~32 KiB body."""
+    server.add(bomb(32 * MIB))
+    with httpx.Client() as http:
+        with http.stream("POST", f"{server.url}/chat/completions") as response:
+            wire = int(response.headers["content-length"])
+            body = response.read()
+    assert wire < 64 * 1024
+    assert len(body) == 32 * MIB
+
+
+@row(
+    "HTTP",
+    "gzip bomb (small Content-Length, huge decoded body)",
+    "OpenRouterAPIError past max_response_bytes, decoded in bounded pieces, not retried",
+)
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate", "gzip, gzip"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_gzip_bomb_is_bounded(server: FaultServer, encoding: str, chunked: bool) -> None:
+    server.add(bomb(BOMB, encoding, chunked=chunked))
+    tracemalloc.start()
+    try:
+        with make_client(server.url, timeout=20, max_response_bytes=MIB) as client:
+            with pytest.raises(OpenRouterAPIError, match="max_response_bytes") as info:
+                client.create(HELLO)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MIB  # not the 256 MiB the body inflates to
+    assert info.value.should_retry is False
+    assert len(server.requests) == 1
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@row(
+    "HTTP",
+    "Content-Encoding not asked for (br, zstd, unknown)",
+    "OpenRouterAPIError naming the encoding, not retried",
+)
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, br", "x-custom"])
+def test_unasked_encoding_is_refused(server: FaultServer, encoding: str) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+    server.add(raw(200, b"\x8b\x00garbage", headers))
+    with make_client(server.url) as client:
+        with pytest.raises(OpenRouterAPIError, match="Content-Encoding") as info:
+            client.create(HELLO)
+    assert info.value.should_retry is False
+    assert len(server.requests) == 1
+
+
+@row("HTTP", "gzip body that is not gzip", "OpenRouterAPIError (does not decompress)")
+def test_corrupt_gzip_is_typed(server: FaultServer) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    server.add(raw(200, b"this is not gzip data at all", headers))
+    with make_client(server.url) as client:
+        with pytest.raises(OpenRouterAPIError, match="does not decompress"):
+            client.create(HELLO)
+
+
+@row("HTTP", "gzip-encoded completion", "decoded and returned")
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_encoded_completion_is_decoded(server: FaultServer, encoding: str) -> None:
+    from tests.faults_server import encode
+
+    body = encode(json.dumps(completion("squeezed")).encode(), encoding)
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding.replace("raw-", "")}
+    server.add(raw(200, body, headers))
+    with make_client(server.url) as client:
+        assert (client.create(HELLO)).content == "squeezed"
+
+
+@row(
+    "HTTP",
+    "gzip bomb as a stream (zeros, no line break)",
+    "StreamError: event too large (max_response_bytes), memory bounded",
+)
+def test_gzip_bomb_stream_is_bounded(server: FaultServer) -> None:
+    server.add(bomb(BOMB, content_type="text/event-stream", chunked=True))
+    tracemalloc.start()
+    try:
+        with make_client(server.url, timeout=20, max_response_bytes=MIB) as client:
+            with pytest.raises(StreamError, match="too large"):
+                text_of(client)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MIB
+
+
+@row(
+    "HTTP",
+    "endless gzip stream of blank lines",
+    "StreamError: stuck (max_stream_idle_lines), memory bounded",
+)
+def test_endless_gzip_stream_of_blank_lines(server: FaultServer) -> None:
+    server.add(endless(b"\n", encoding="gzip"))
+    with make_client(server.url, max_stream_idle_lines=1000) as client:
+        with pytest.raises(StreamError, match="max_stream_idle_lines"):
+            text_of(client)
+
+
+@row(
+    "Images",
+    "gzip bomb as the API's answer",
+    "success=False naming max_response_bytes, not retried, memory bounded",
+)
+def test_image_api_gzip_bomb(server: FaultServer) -> None:
+    server.add(bomb(BOMB))
+    images = ImageClient(api_key=KEY, base_url=server.url, retry_initial_delay=0, timeout=20)
+    images._max_response_bytes = MIB
+    tracemalloc.start()
+    try:
+        with images:
+            result = images.generate("a cat")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.success is False
+    assert result.error is not None
+    assert "max_response_bytes" in result.error
+    assert peak < 16 * MIB
+    assert len(server.requests) == 1
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+# -- servers that never finish: trickles, endless streams -----------------------------------
+
+#: How long past its deadline a call may take to give up (scheduling, a read under way).
+SLACK = 1.0
+
+
+@row(
+    "HTTP",
+    "body trickled a byte at a time (every read gets data)",
+    "OpenRouterTimeoutError once timeout has passed in all, not after the whole trickle",
+)
+def test_trickled_body_ends_at_the_deadline(server: FaultServer) -> None:
+    server.add(trickle(json.dumps(completion("slow")).encode(), every=0.05))  # ~15 s in all
+    with make_client(server.url, timeout=1.0, max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match=r"within 1 s \(timeout\)"):
+            client.create(HELLO)
+    assert time.monotonic() - started < 1.0 + SLACK
+
+
+@row(
+    "HTTP",
+    "response head trickled, never complete",
+    "OpenRouterTimeoutError once timeout has passed, each retry bounded alike",
+)
+def test_trickled_head_ends_at_the_deadline(server: FaultServer) -> None:
+    server.add(trickle_head(every=0.05), trickle_head(every=0.05))
+    with make_client(server.url, timeout=0.8, max_retries=1) as client:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match="timed out"):
+            client.create(HELLO)
+    assert time.monotonic() - started < 2 * 0.8 + SLACK
+    assert len(server.requests) == 2
+
+
+@row(
+    "HTTP",
+    "stream opened with a trickled head",
+    "OpenRouterTimeoutError once timeout has passed",
+)
+def test_stream_with_trickled_head(server: FaultServer) -> None:
+    server.add(trickle_head(every=0.05))
+    with make_client(server.url, timeout=0.8, max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match="timed out"):
+            text_of(client)
+    assert time.monotonic() - started < 0.8 + SLACK
+
+
+@row(
+    "HTTP",
+    "stream of comments only, as fast as it can",
+    "StreamError: stuck after max_stream_idle_lines lines without a chunk",
+)
+def test_stream_of_comments_only(server: FaultServer) -> None:
+    server.add(endless())
+    with make_client(server.url, max_stream_idle_lines=500) as client:
+        with pytest.raises(StreamError, match="max_stream_idle_lines"):
+            text_of(client)
+
+
+@row(
+    "HTTP",
+    "stream of comments only, slowly (keep-alives forever)",
+    "OpenRouterTimeoutError at stream_timeout",
+)
+def test_slow_keepalives_end_at_stream_timeout(server: FaultServer) -> None:
+    server.add(endless(every=0.05))
+    with make_client(server.url, stream_timeout=1.0) as client:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match=r"within 1 s \(stream_timeout\)"):
+            text_of(client)
+    assert time.monotonic() - started < 1.0 + SLACK
+
+
+@row(
+    "HTTP",
+    "stream of content that never ends",
+    "chunks as they come, then OpenRouterTimeoutError at stream_timeout",
+)
+def test_endless_content_ends_at_stream_timeout(server: FaultServer) -> None:
+    frame = b'data: {"choices": [{"index": 0, "delta": {"content": "la"}}]}\n\n'
+    server.add(endless(frame, every=0.01))
+    parts: list[str] = []
+    with make_client(server.url, stream_timeout=1.0) as client:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match="stream_timeout"):
+            with client.create(HELLO, stream=True) as stream:
+                for chunk in stream:
+                    parts.append(chunk.choices[0].delta.content or "")
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert parts
+    assert set(parts) == {"la"}
+
+
+@row(
+    "HTTP",
+    "stream whose one event is trickled without end",
+    "OpenRouterTimeoutError at stream_timeout",
+)
+def test_trickled_stream_event_ends_at_stream_timeout(server: FaultServer) -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/event-stream\r\n"
+        b"Content-Length: 1099511627776\r\n\r\ndata: "
+    )
+    server.add(trickle(b"x", every=0.02, head=head, forever=True))
+    with make_client(server.url, stream_timeout=1.0) as client:
+        started = time.monotonic()
+        with pytest.raises(OpenRouterTimeoutError, match="stream_timeout"):
+            text_of(client)
+    assert time.monotonic() - started < 1.0 + SLACK
+
+
+@row(
+    "Images",
+    "API answer trickled a byte at a time",
+    "success=False (timed out) once timeout has passed in all",
+)
+def test_image_api_trickle_ends_at_the_deadline(server: FaultServer) -> None:
+    server.add(trickle(b'{"data": [{"url": "https://i.example/a.png"}]}', every=0.05))
+    with ImageClient(api_key=KEY, base_url=server.url, max_retries=0, timeout=1.0) as images:
+        started = time.monotonic()
+        result = images.generate("a cat")
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert result.success is False
+    assert result.error is not None
+    assert "timed out" in result.error
+
+
+# -- stream requests answered with something else -------------------------------------------
+
+
+@row(
+    "HTTP",
+    "stream request answered 200 + JSON error body",
+    "the typed error with the provider's message and code, not 'no [DONE]'",
+)
+def test_stream_answered_with_a_json_error(server: FaultServer) -> None:
+    server.add(status(200, {"error": {"message": "no such model: x/y", "code": 404}}))
+    with make_client(server.url) as client:
+        with pytest.raises(NotFoundError, match="no such model") as info:
+            client.create(HELLO, stream=True)
+    assert info.value.code == 404
+    assert len(server.requests) == 1
+
+
+@row(
+    "HTTP",
+    "stream request answered 200 + retryable JSON error (code 502)",
+    "InternalServerError, retried, the stream then works",
+)
+def test_stream_answered_with_a_retryable_json_error(server: FaultServer) -> None:
+    server.add(status(200, {"error": {"message": "upstream down", "code": 502}}), sse(["ok"]))
+    with make_client(server.url) as client:
+        assert text_of(client) == "ok"
+    assert len(server.requests) == 2
+
+
+@row(
+    "HTTP",
+    "stream request answered with an error under odd content types",
+    "the typed error with the provider's message, whatever the label",
+)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "application/problem+json",
+        "text/plain",
+        "text/html",
+        "text/event-stream",  # a JSON body labelled as a stream
+        "TEXT/EVENT-STREAM; charset=utf-8",
+        None,  # no label at all
+    ],
+)
+def test_stream_error_under_odd_content_types(
+    server: FaultServer, content_type: str | None
+) -> None:
+    body = json.dumps({"error": {"message": "key revoked", "code": 401}}, indent=2).encode()
+    headers = {"Content-Type": content_type} if content_type else {}
+    server.add(raw(200, body, headers))
+    with make_client(server.url) as client:
+        with pytest.raises(OpenRouterAPIError, match="key revoked") as info:
+            text_of(client)
+    assert info.value.status_code == 401
+
+
+@row(
+    "HTTP",
+    "stream request answered with an HTML page (HTTP 200)",
+    "StreamError: not an event stream, the page kept in body",
+)
+def test_stream_answered_with_html(server: FaultServer) -> None:
+    server.add(status(200, "<html>maintenance</html>", text=True))
+    with make_client(server.url) as client:
+        with pytest.raises(StreamError, match="not an event stream") as info:
+            text_of(client)
+    assert info.value.body == "<html>maintenance</html>"
+    assert len(server.requests) == 1
+
+
+@row(
+    "HTTP",
+    "stream request answered 503 with an event-stream error body",
+    "InternalServerError with the event's message, retried",
+)
+def test_stream_error_status_with_an_event_body(server: FaultServer) -> None:
+    event = b'data: {"error": {"message": "overloaded", "code": 503}}\n\n'
+    server.add(*[raw(503, event, {"Content-Type": "text/event-stream"})] * 2)
+    with make_client(server.url, max_retries=1) as client:
+        with pytest.raises(InternalServerError, match="overloaded"):
+            text_of(client)
+    assert len(server.requests) == 2
+
+
+@row(
+    "HTTP",
+    "stream request answered with a huge non-stream body",
+    "OpenRouterAPIError past max_response_bytes, not read further",
+)
+def test_stream_answered_with_a_huge_body(server: FaultServer) -> None:
+    server.add(huge(64 * MIB))
+    with make_client(server.url, timeout=20, max_response_bytes=MIB) as client:
+        with pytest.raises(OpenRouterAPIError, match="max_response_bytes"):
+            text_of(client)
+
+
+# -- credentials in the base URL ------------------------------------------------------------
+
+
+@row(
+    "Secrets",
+    "password in base_url (https://user:pw@host/)",
+    "sent as HTTP Basic; never in reprs, error.url, error text or logs (ours or httpx's)",
+)
+def test_password_in_base_url_is_never_shown(
+    server: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = "hunter2-Secret"
+    caplog.set_level(logging.DEBUG)  # every logger: mbxai's, httpx's, httpcore's
+    base = server.url.replace("http://", f"http://alice:{password}@")
+    server.add(status(503), reply("one"), sse(["two"]), status(400))
+    client = make_client(base)
+    places: dict[str, Any] = {"repr": repr(client), "config": repr(client._config)}
+    with client:
+        assert (client.create(HELLO)).content == "one"  # retried once: logged
+        assert text_of(client) == "two"
+        with pytest.raises(BadRequestError) as bad:
+            client.create(HELLO)
+        places["api error"] = f"{bad.value!s} {bad.value!r} {bad.value.body!r}"
+    refused = refused_url().replace("http://", f"http://alice:{password}@")
+    with make_client(refused, max_retries=0) as down:
+        with pytest.raises(OpenRouterConnectionError) as info:
+            down.create(HELLO)
+        places["down repr"] = repr(down)
+    places["error"] = f"{info.value!s} {info.value!r}"
+    places["error.url"] = info.value.url
+    images = ImageClient(api_key=KEY, base_url=refused, max_retries=0)
+    places["images repr"] = repr(images)
+    places["images config"] = repr(images._config)
+    with images:
+        failed = images.generate("a cat")
+    places["images error"] = failed.error
+    places["logs"] = "\n".join(f"{r.name}: {r.getMessage()}" for r in caplog.records)
+    assert [name for name, text in places.items() if password in str(text)] == []
+    assert info.value.url is not None
+    assert info.value.url.startswith("http://127.0.0.1:")  # requests carry no userinfo
+    assert "http://***@127.0.0.1:" in places["repr"]
+    assert "chat.retry" in places["logs"]
+    # the request still authenticates as given: HTTP Basic, as httpx sends it
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
+    assert {r.headers["authorization"] for r in server.requests} == {f"Basic {basic}"}
+    assert all("@" not in r.headers["host"] for r in server.requests)

@@ -1,0 +1,400 @@
+"""HTTP plumbing every client shares, in both flavours (no I/O of its own).
+
+* **Credentials in URLs.** A ``base_url`` like ``https://user:pw@host/v1`` authenticates
+  with HTTP Basic, as httpx would, but the password is never part of a request URL (httpx
+  logs those), a repr, an error or a log line: :func:`split_credentials` moves it into the
+  ``Authorization`` header and registers it as a secret, :class:`SafeURL` hides it in reprs.
+* **Deadlines.** :class:`Deadline` is when a request or a stream must be done; the async
+  clients enforce it with a cancel scope (``_concurrency.async_fail_at``), the sync ones
+  with :func:`default_transport`, whose sockets never wait past it.
+* **Bounded bodies.** :class:`BodyDecoder` undoes ``Content-Encoding`` (gzip, deflate)
+  piece by piece with a bounded decompressor, so a small compressed body cannot inflate to
+  gigabytes in memory (a "gzip bomb") before its size is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpcore
+import httpx
+
+from ._concurrency import io_deadline
+from ._errors import OpenRouterAPIError, OpenRouterTimeoutError
+from ._logging import redact_url, register_secret
+
+__all__ = [
+    "ACCEPT_ENCODING",
+    "BodyDecoder",
+    "Deadline",
+    "SafeURL",
+    "async_default_transport",
+    "body_too_large",
+    "default_transport",
+    "is_event_stream",
+    "request_seconds",
+    "split_credentials",
+]
+
+#: The encodings asked for: the ones :class:`BodyDecoder` can decode with a bound.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+#: Most bytes one step of decompression may produce.
+PIECE: Final = 64 * 1024
+
+
+# -- credentials in URLs -------------------------------------------------------------------
+
+
+class SafeURL(str):
+    """A URL string whose repr hides its ``user:password@`` (its value keeps it).
+
+    :func:`mbxai._base.check_base_url` returns one for a URL with credentials, so that a
+    config or client repr built from it shows ``https://***@host/v1``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str(self)))
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """``url`` without its ``user:password@``, and the ``Authorization`` value they stand
+    for (HTTP Basic, exactly as httpx sends for credentials in a URL), or ``None``.
+
+    The password and the header value are registered as secrets, so no log line shows them.
+    """
+    if "@" not in url:
+        return url, None
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return url, None
+    username, password = parsed.username, parsed.password
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    for secret in (password, parsed.userinfo.decode("ascii", "replace"), token):
+        register_secret(secret)
+    return str(parsed.copy_with(username=None, password=None)), f"Basic {token}"
+
+
+# -- deadlines --------------------------------------------------------------------------
+
+
+def request_seconds(timeout: httpx.Timeout) -> float | None:
+    """How long one request may take in all under ``timeout`` (``None``: no limit).
+
+    A number given as ``timeout=`` is that; for an ``httpx.Timeout`` it is its largest
+    phase limit, and no limit when reads may wait forever.
+    """
+    if timeout.read is None:
+        return None
+    return max(
+        value
+        for value in (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        if value is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a request or a stream must be done: ``at`` on the monotonic clock (``None``:
+    never), ``seconds`` after it started, as the ``setting`` named says."""
+
+    at: float | None
+    seconds: float | None
+    setting: str
+
+    @classmethod
+    def after(cls, seconds: float | None, setting: str) -> Deadline:
+        at = None if seconds is None else time.monotonic() + seconds
+        return cls(at, seconds, setting)
+
+    def earliest(self, other: Deadline) -> Deadline:
+        """Whichever of the two comes first."""
+        if other.at is None or (self.at is not None and self.at <= other.at):
+            return self
+        return other
+
+    def expired(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def check(self) -> None:
+        """Raise ``TimeoutError`` once the deadline has passed."""
+        if self.at is not None and time.monotonic() >= self.at:
+            raise TimeoutError(self.setting)
+
+    def error(self, url: httpx.URL | str | None, *, stream: bool = False) -> OpenRouterTimeoutError:
+        """The typed error for this deadline having passed."""
+        if stream:
+            message = f"stream timed out: it did not end within {self.seconds:g} s ({self.setting})"
+        else:
+            message = (
+                f"request timed out: no complete response within {self.seconds:g} s "
+                f"({self.setting})"
+            )
+        return OpenRouterTimeoutError(message, url=None if url is None else str(url))
+
+
+NO_DEADLINE: Final = Deadline(None, None, "timeout")
+
+
+# -- response bodies --------------------------------------------------------------------
+
+
+def is_event_stream(headers: Mapping[str, str]) -> bool:
+    """Whether the response says it is Server-Sent Events (or says nothing: assumed so)."""
+    kind = headers.get("content-type")
+    if kind is None:
+        return True
+    return kind.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+class _Inflate:
+    """One gzip or deflate layer, undone in pieces of at most :data:`PIECE` bytes."""
+
+    __slots__ = ("_decompressor", "_first", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        wbits = zlib.MAX_WBITS | 16 if name == "gzip" else zlib.MAX_WBITS
+        self._decompressor = zlib.decompressobj(wbits)
+        self._first = True
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        decompressor = self._decompressor
+        while not decompressor.eof:
+            try:
+                out = decompressor.decompress(data, PIECE)
+            except zlib.error:
+                if not (self._first and self._name == "deflate"):
+                    raise
+                # "deflate" is often sent raw (no zlib header), as httpx also accepts
+                self._decompressor = decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._first = False
+                continue
+            self._first = False
+            data = decompressor.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) < PIECE:
+                return  # all input used and nothing held back
+        # after the end of the compressed data, anything more is ignored (as httpx does)
+
+    def flush(self) -> Iterator[bytes]:
+        if not self._decompressor.eof:
+            yield from self.feed(b"")
+
+
+class BodyDecoder:
+    """A response body's ``Content-Encoding`` undone piece by piece, its size bounded.
+
+    :meth:`feed` takes the bytes as they came off the wire and yields the decoded body in
+    pieces of at most 64 KiB (as they came, without an encoding), so a compressed body is
+    never inflated whole, however far it would inflate. With ``limit``, a body whose
+    decoded size, or whose size on the wire, passes ``limit`` bytes raises ``error`` (an
+    :class:`OpenRouterAPIError` class) before more than ``limit`` bytes plus one piece were
+    produced; so does an encoding other than gzip and deflate (the ones asked for in
+    ``Accept-Encoding``) and data that does not decompress.
+    """
+
+    __slots__ = ("_error", "_headers", "_layers", "_limit", "_raw", "_size", "_status")
+
+    def __init__(
+        self,
+        headers: Mapping[str, str],
+        status: int,
+        *,
+        limit: int | None,
+        error: type[OpenRouterAPIError] = OpenRouterAPIError,
+    ) -> None:
+        self._headers = headers
+        self._status = status
+        self._limit = limit
+        self._error = error
+        self._size = 0
+        self._raw = 0
+        self._layers: list[_Inflate] = []
+        encoding = headers.get("content-encoding")
+        if encoding:
+            names = [n.strip().lower() for n in encoding.split(",") if n.strip()]
+            for name in reversed(names):  # the last encoding applied is undone first
+                if name in ("gzip", "x-gzip"):
+                    self._layers.append(_Inflate("gzip"))
+                elif name == "deflate":
+                    self._layers.append(_Inflate("deflate"))
+                elif name != "identity":
+                    raise self._fail(
+                        f"the response has Content-Encoding {encoding!r}, which mbxai does "
+                        f"not decode (it asks for {ACCEPT_ENCODING})"
+                    )
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of ``data``, the next bytes of the body on the wire."""
+        if self._limit is not None:
+            self._raw += len(data)
+            if self._raw > self._limit:
+                raise self.too_large()
+        if not self._layers:
+            if data:
+                self._size += len(data)
+                yield data
+            return
+        yield from self._through(0, data, final=False)
+
+    def flush(self) -> Iterator[bytes]:
+        """What the decompressors still hold once the body has ended."""
+        if self._layers:
+            yield from self._through(0, b"", final=True)
+
+    def _through(self, index: int, data: bytes, *, final: bool) -> Iterator[bytes]:
+        layer = self._layers[index]
+        try:
+            yield from self._chain(index, layer.feed(data))
+            if final:
+                yield from self._chain(index, layer.flush())
+                if index + 1 < len(self._layers):
+                    yield from self._through(index + 1, b"", final=True)
+        except zlib.error as exc:
+            raise self._fail(
+                f"the response body does not decompress ({self._headers.get('content-encoding')}"
+                f": {exc})"
+            ) from None
+
+    def _chain(self, index: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            if index + 1 < len(self._layers):
+                yield from self._through(index + 1, piece, final=False)
+                continue
+            self._size += len(piece)
+            if self._limit is not None and self._size > self._limit:
+                raise self.too_large()
+            yield piece
+
+    def too_large(self) -> OpenRouterAPIError:
+        """The error for a body over the limit (also when its length says so up front)."""
+        return body_too_large(self._headers, self._status, self._limit, self._error)
+
+    def _fail(self, message: str) -> OpenRouterAPIError:
+        return _body_error(self._headers, self._status, message, self._error)
+
+
+def body_too_large(
+    headers: Mapping[str, str],
+    status: int,
+    limit: int | None,
+    error: type[OpenRouterAPIError] = OpenRouterAPIError,
+) -> OpenRouterAPIError:
+    """The error for a response body over ``limit`` bytes (``max_response_bytes``)."""
+    message = (
+        f"the response is larger than max_response_bytes ({limit} bytes); it was not read further"
+    )
+    return _body_error(headers, status, message, error)
+
+
+def _body_error(
+    headers: Mapping[str, str], status: int, message: str, error: type[OpenRouterAPIError]
+) -> OpenRouterAPIError:
+    return error(
+        message,
+        status_code=status,
+        request_id=headers.get("x-request-id"),
+        should_retry=False,
+    )
+
+
+# -- the sync transport: sockets that honour the deadline --------------------------------
+
+
+def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
+    at = io_deadline.get()
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the request's deadline has passed")
+    return left if timeout is None or left < timeout else timeout
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every wait ends by the context's :data:`io_deadline`."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(
+            ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync network backend, its streams bounded by the context's deadline."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _bounded(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(
+            path, _bounded(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def async_default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """``None``: httpx's own transport. Async clients bound each request with a cancel
+    scope, which interrupts whatever the request waits for."""
+    return None
+
+
+def default_transport(limits: httpx.Limits) -> httpx.BaseTransport:
+    """httpx's transport, with sockets that honour the deadline of
+    ``_concurrency.fail_at``: a blocking read, write, connect or TLS handshake waits at
+    most until then, so a server trickling bytes cannot stretch a sync request past it."""
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if pool is not None and isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(backend)
+    return transport
