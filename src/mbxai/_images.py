@@ -2,7 +2,9 @@
 input-kind detection, request building (JSON and multipart) and response decoding.
 
 The async :class:`~mbxai.AsyncImageClient` and its generated sync twin call into this
-module, so only fetching, reading files and sending differ between them.
+module, so only fetching, reading files and sending differ between them. Which URLs and
+addresses may be fetched, and how a download is pinned to the address that was checked,
+is :mod:`mbxai._ssrf`.
 
 Quality words from the other model family are translated to the nearest level the model
 has (``hd`` <-> ``high``, ``standard`` <-> ``medium``), so the seed's
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
+import math
 import os
 import re
+import stat
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,14 +39,15 @@ from ._base import (
     http_timeout,
     retry_options,
 )
+from ._checks import check_bool, check_int, check_str, check_str_mapping
 from ._errors import ConfigurationError, MBXAIError, OpenRouterAPIError
 from ._logging import redact, register_secret
+from ._ssrf import check_fetch_target
 
 __all__ = [
     "DEFAULT_IMAGE_BASE_URL",
     "DEFAULT_IMAGE_MODEL",
     "DEFAULT_MAX_IMAGE_BYTES",
-    "MAX_REDIRECTS",
     "EditPlan",
     "FetchError",
     "FileSource",
@@ -58,38 +62,27 @@ __all__ = [
     "UrlSource",
     "check_download",
     "check_edit_inputs",
-    "check_fetch_target",
     "decode_images_response",
     "downloaded_image",
     "edit_parts",
     "failure_response",
     "generation_body",
-    "literal_address",
     "loaded_image",
     "model_spec",
     "plan_edit",
     "read_image_file",
-    "refuse_private_addresses",
     "sniff_mime",
 ]
 
 DEFAULT_IMAGE_MODEL: Final = "gpt-image-1"
 DEFAULT_IMAGE_BASE_URL: Final = "https://api.openai.com/v1"
 DEFAULT_MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024
-#: Redirects followed when fetching an input URL; every hop's address is checked.
-MAX_REDIRECTS: Final = 5
+_MAX_FETCH_TIMEOUT: Final = 86_400  # beyond it, OS timers overflow
 
 #: What ``images`` and ``mask`` accept: an http(s) URL, base64 text, a data URL, raw bytes
-#: or a file path (``str`` or :class:`~pathlib.Path`).
+#: or a file path as :class:`~pathlib.Path` (or any ``os.PathLike``). A path given as a
+#: ``str`` is read only by a client built with ``allow_local_files=True``.
 ImageInput: TypeAlias = "str | bytes | bytearray | os.PathLike[str]"
-
-_FETCH_HEADERS: Final[Mapping[str, str]] = {
-    "Accept": "image/png,image/jpeg,image/webp,image/gif;q=0.9,*/*;q=0.1",
-    # Compressed bodies would be inflated chunk by chunk before the size cap could stop
-    # them; images are compressed already, so ask for them as they are.
-    "Accept-Encoding": "identity",
-    "User-Agent": _USER_AGENT,
-}
 _EXTENSIONS: Final[Mapping[str, str]] = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -104,6 +97,7 @@ _OUTPUT_FORMATS: Final[Mapping[str, str]] = {
 }
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _RESERVED_PARAMS: Final = frozenset({"model", "prompt", "image", "image[]", "mask"})
 
 
@@ -212,6 +206,7 @@ class ImageClientConfig:
     max_image_bytes: int
     fetch_timeout: float
     allow_private_urls: bool
+    allow_local_files: bool
     generations_url: str = field(init=False)
     edits_url: str = field(init=False)
 
@@ -240,12 +235,14 @@ class ImageClientConfig:
         max_image_bytes: int,
         fetch_timeout: float,
         allow_private_urls: bool,
+        allow_local_files: bool,
     ) -> ImageClientConfig:
         """Apply environment fallbacks (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) and check
-        every argument, naming what is wrong. Nothing is written to the environment."""
+        every argument's type and range, naming what is wrong (a bool must be a real bool:
+        ``"false"`` is refused, not read as true). Nothing is written to the environment."""
+        check_str("api_key", api_key, none=True)
+        check_str("base_url", base_url, none=True)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        if key is not None and not isinstance(key, str):
-            raise ConfigurationError(f"api_key must be a string, got {type(key).__name__}")
         key = key.strip() if key else None
         url = check_base_url(
             base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_IMAGE_BASE_URL
@@ -262,21 +259,31 @@ class ImageClientConfig:
             max_retry_after=max_retry_after,
         )
         if (
-            not isinstance(max_image_bytes, int)
-            or isinstance(max_image_bytes, bool)
-            or max_image_bytes < 1
+            not isinstance(timeout, httpx.Timeout)
+            and timeout is not None
+            and (not _finite(timeout) or timeout <= 0)
         ):
             raise ConfigurationError(
-                f"max_image_bytes must be an int >= 1, got {max_image_bytes!r}"
+                f"timeout must be seconds > 0, an httpx.Timeout or None, got {timeout!r}"
             )
-        if (
-            not isinstance(fetch_timeout, int | float)
-            or isinstance(fetch_timeout, bool)
-            or fetch_timeout <= 0
-        ):
-            raise ConfigurationError(f"fetch_timeout must be seconds > 0, got {fetch_timeout!r}")
+        check_int("max_image_bytes", max_image_bytes, minimum=1)
+        if not _finite(fetch_timeout) or not 0 < fetch_timeout <= _MAX_FETCH_TIMEOUT:
+            raise ConfigurationError(
+                "fetch_timeout must be a finite number of seconds > 0 and at most "
+                f"{_MAX_FETCH_TIMEOUT} (a day), got {fetch_timeout!r}"
+            )
+        check_bool("allow_private_urls", allow_private_urls)
+        check_bool("allow_local_files", allow_local_files)
         headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
-        for name, value in (default_headers or {}).items():
+        for name, value in check_str_mapping("default_headers", default_headers).items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ConfigurationError(
+                    f"default_headers: {name[:40]!r} is not a valid header name"
+                )
+            if any(c in value for c in "\r\n\0"):
+                raise ConfigurationError(
+                    f"default_headers[{name!r}] must not contain line breaks or NUL"
+                )
             if name.lower() == "authorization":
                 raise ConfigurationError("pass the API key as api_key=..., not as a header")
             headers[name] = value
@@ -297,8 +304,14 @@ class ImageClientConfig:
             ),
             max_image_bytes=max_image_bytes,
             fetch_timeout=float(fetch_timeout),
-            allow_private_urls=bool(allow_private_urls),
+            allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
         )
+
+
+def _finite(value: object) -> bool:
+    """A real, finite number (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # -- models and their parameters ----------------------------------------------------------
@@ -498,20 +511,24 @@ class LoadedImage:
 
 @dataclass(frozen=True, slots=True)
 class UrlSource:
-    """An http(s) URL to download (checked against private addresses first)."""
+    """An http(s) URL to download (every hop resolved, checked and pinned: ``_ssrf``)."""
 
     label: str
     url: httpx.URL
 
     @property
     def display(self) -> str:
-        """The URL without credentials or query (signed URLs carry secrets there)."""
-        return f"{self.url.scheme}://{self.url.host}{self.url.path}"
+        """The URL without credentials or query (signed URLs carry secrets there), cut short
+        when long."""
+        host = f"[{self.url.host}]" if ":" in self.url.host else self.url.host
+        port = f":{self.url.port}" if self.url.port is not None else ""
+        shown = f"{self.url.scheme}://{host}{port}{self.url.path}"
+        return shown if len(shown) <= 120 else shown[:100] + "..."
 
 
 @dataclass(frozen=True, slots=True)
 class FileSource:
-    """A local file to read."""
+    """A local file to read (a ``Path``, or a ``str`` with ``allow_local_files=True``)."""
 
     label: str
     path: Path
@@ -551,21 +568,30 @@ def _too_big(label: str, size: int, cap: int) -> ConfigurationError:
 
 
 def loaded_image(data: bytes, label: str, max_bytes: int) -> LoadedImage:
-    """Check that ``data`` is an image within the size cap; raise ConfigurationError if not."""
+    """Check that ``data`` is an image within the size cap; raise ConfigurationError if not.
+
+    The error never quotes the data: an input may be a file the caller did not mean to
+    show anyone."""
     if len(data) > max_bytes:
         raise _too_big(label, len(data), max_bytes)
     mime = sniff_mime(data)
     if mime is None:
-        raise ConfigurationError(
-            f"{label} is not a PNG, JPEG, WebP or GIF image (starts with {data[:8]!r})"
-        )
+        raise ConfigurationError(f"{label} is not a PNG, JPEG, WebP or GIF image")
     return LoadedImage(label, data, mime)
 
 
-def _decode_base64(text: str) -> bytes | None:
+def _decode_base64(text: str, label: str, max_bytes: int) -> bytes | None:
+    """The bytes ``text`` encodes when it is base64 (whitespace ignored), else ``None``;
+    raises ConfigurationError when they would be over the cap, before decoding them."""
+    longest = (max_bytes + 2) // 3 * 4  # the base64 of max_bytes
+    if len(text) > 2 * longest + 1024 and _BASE64.fullmatch("".join(text[:1024].split())):
+        raise _too_big(label, len(text) * 3 // 4, max_bytes)  # no copy of a huge string
     compact = "".join(text.split())
     if len(compact) < 8 or len(compact) % 4 or not _BASE64.fullmatch(compact):
         return None
+    size = len(compact) // 4 * 3 - compact[-2:].count("=")
+    if size > max_bytes:
+        raise _too_big(label, size, max_bytes)
     try:
         if "-" in compact or "_" in compact:
             return base64.urlsafe_b64decode(compact)
@@ -574,28 +600,30 @@ def _decode_base64(text: str) -> bytes | None:
         return None
 
 
-def _decode_data_url(text: str, label: str) -> bytes:
+def _decode_data_url(text: str, label: str, max_bytes: int) -> bytes:
     header, sep, payload = text.partition(",")
     if not sep:
         raise ConfigurationError(f"{label} is a data URL without a ',' before its data")
     if header.lower().endswith(";base64"):
-        data = _decode_base64(payload) if payload else None
+        data = _decode_base64(payload, label, max_bytes) if payload else None
         if data is None:
             raise ConfigurationError(f"{label} is a data URL whose base64 data does not decode")
         return data
     return urllib.parse.unquote_to_bytes(payload)
 
 
-def _source(value: object, label: str, max_bytes: int) -> ImageSource:
+def _source(value: object, label: str, max_bytes: int, local_files: bool) -> ImageSource:
     """Classify one input (no I/O): bytes, base64 and data URLs are decoded and checked
-    here; URLs and file paths are returned to be fetched or read."""
+    here; URLs and file paths are returned to be fetched or read. A ``str`` is a file path
+    only when ``local_files`` (the client's ``allow_local_files``) is set: an application
+    that forwards user text must not upload its own server's files."""
     if isinstance(value, bytes | bytearray | memoryview):
         return loaded_image(bytes(value), label, max_bytes)
     if isinstance(value, os.PathLike):
-        return FileSource(label, Path(value))
+        return FileSource(label, Path(os.fsdecode(value)))
     if not isinstance(value, str):
         raise ConfigurationError(
-            f"{label} must be a URL, base64 string, data URL, bytes or a file path, "
+            f"{label} must be a URL, base64 string, data URL, bytes or a pathlib.Path, "
             f"got {type(value).__name__}"
         )
     text = value.strip()
@@ -605,94 +633,82 @@ def _source(value: object, label: str, max_bytes: int) -> ImageSource:
     if head.startswith("data:"):
         if len(text) * 3 // 4 > max_bytes + 1024:  # refuse before decoding megabytes
             raise _too_big(label, len(text) * 3 // 4, max_bytes)
-        return loaded_image(_decode_data_url(text, label), label, max_bytes)
+        return loaded_image(_decode_data_url(text, label, max_bytes), label, max_bytes)
     if head.startswith(("http://", "https://")):
         return UrlSource(label, check_fetch_target(text, label))
-    if _SCHEME.match(text):
+    scheme = _SCHEME.match(text)
+    if scheme:
+        name = scheme.group(0)[:-3]
         raise ConfigurationError(
-            f"{label}: only http(s) URLs are fetched, got {text.split(':', 1)[0]}:// "
-            "(read files yourself or pass their path)"
+            f"{label}: only http(s) URLs are fetched, got "
+            f"{name + '://' if len(name) <= 20 else 'another scheme'} "
+            "(pass a local file as a pathlib.Path)"
         )
-    if len(text) * 3 // 4 > max_bytes + 1024 and _BASE64.fullmatch(text[:1024]):
-        raise _too_big(label, len(text) * 3 // 4, max_bytes)
-    decoded = _decode_base64(text)
+    decoded = _decode_base64(text, label, max_bytes)
     if decoded is not None and sniff_mime(decoded) is not None:
         return loaded_image(decoded, label, max_bytes)
-    return FileSource(label, Path(text))
+    if local_files:
+        return FileSource(label, Path(text))
+    raise ConfigurationError(
+        f"{label} is not an http(s) URL, a data: URL or base64 of a PNG, JPEG, WebP or GIF "
+        f"image (got a {len(text)}-character string). Local files are read when given as "
+        "a pathlib.Path, or as a path string by a client made with allow_local_files=True"
+    )
 
 
 def read_image_file(path: Path, label: str, max_bytes: int) -> bytes:
-    """Read an input file, refusing one over the cap before reading it (blocking I/O)."""
+    """Read an input file (blocking I/O): a regular file only (a FIFO or device would
+    block or never end), refused over the cap before it is read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        with path.open("rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            if size > max_bytes:
-                raise _too_big(label, size, max_bytes)
-            data = file.read(max_bytes + 1)
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        raise ConfigurationError(
-            f"{label} is not an http(s) URL, a data URL, base64 image data or an existing "
-            f"file: {_preview(str(path))}"
-        ) from None
+        raise ConfigurationError(f"{label}: no such file: {_preview(str(path))}") from None
     except OSError as exc:
-        raise ConfigurationError(f"{label}: cannot read {path}: {exc.strerror or exc}") from None
+        raise ConfigurationError(
+            f"{label}: cannot read {_preview(str(path))}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    try:
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigurationError(f"{label}: {_preview(str(path))} is not a regular file")
+            if info.st_size > max_bytes:
+                raise _too_big(label, info.st_size, max_bytes)
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{label}: cannot read {_preview(str(path))}: {exc.strerror or type(exc).__name__}"
+        ) from None
     if len(data) > max_bytes:
         raise _too_big(label, len(data), max_bytes)
     return data
 
 
-# -- fetching URLs safely -----------------------------------------------------------------
+# -- downloads ----------------------------------------------------------------------------
 
 
-def check_fetch_target(url: str | httpx.URL, label: str) -> httpx.URL:
-    """Parse an input URL; only http(s) with a host is fetched."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ConfigurationError(f"{label} is not a valid URL: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigurationError(f"{label} must be an http(s) URL with a host")
-    return parsed
+def check_download(source: UrlSource, status: int, headers: httpx.Headers, max_bytes: int) -> None:
+    """Fail fast on an error status, a compressed body or a declared length over the cap.
 
-
-def literal_address(host: str) -> str | None:
-    """``host`` itself when it is an IP address literal (no DNS needed), else ``None``."""
-    try:
-        return str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        return None
-
-
-def refuse_private_addresses(host: str, addresses: Sequence[str], label: str) -> None:
-    """Raise unless every address ``host`` resolved to is public.
-
-    Loopback, private (RFC 1918, ULA), link-local (cloud metadata at 169.254.169.254),
-    multicast, reserved and unspecified addresses are refused, including IPv4 addresses
-    mapped into IPv6. Checking *every* address stops a name that resolves to one public
-    and one private address.
-    """
-    for raw in addresses:
-        ip = ipaddress.ip_address(raw.split("%", 1)[0])  # drop an IPv6 zone index
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
-            raise ConfigurationError(
-                f"{label}: refusing to fetch from {host!r}, which resolves to {ip}, a "
-                "private, loopback, link-local or reserved address (pass "
-                "allow_private_urls=True to the client to allow it)"
-            )
-
-
-def check_download(
-    source: UrlSource, status: int, headers: Mapping[str, str], max_bytes: int
-) -> None:
-    """Fail fast on an error status or a declared length over the cap."""
+    Downloads ask for ``Accept-Encoding: identity``; a body sent compressed anyway is
+    refused before a byte of it is read, since its inflated size has no bound (a small
+    gzip "bomb" inflates to gigabytes in one step)."""
     if status >= 400:
         raise FetchError(source, f"HTTP {status}")
+    encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",")]
+    if any(e not in ("", "identity") for e in encodings):
+        shown = _preview(headers.get("content-encoding", ""))
+        raise FetchError(
+            source,
+            f"the body is sent with Content-Encoding {shown}; only unencoded (identity) "
+            "bodies are accepted",
+        )
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(
-            source, f"{declared} bytes declared, over the limit of {max_bytes} (max_image_bytes)"
+            source,
+            f"{int(declared)} bytes declared, over the limit of {max_bytes} (max_image_bytes)",
         )
 
 
@@ -700,9 +716,12 @@ def downloaded_image(source: UrlSource, data: bytes, content_type: str | None) -
     """The downloaded bytes as an image, or a FetchError saying what came instead."""
     mime = sniff_mime(data)
     if mime is None:
-        raise FetchError(
-            source, f"the response is not a PNG, JPEG, WebP or GIF image ({content_type})"
+        shown = (
+            content_type
+            if content_type is None or len(content_type) <= 60
+            else (content_type[:57] + "...")
         )
+        raise FetchError(source, f"the response is not a PNG, JPEG, WebP or GIF image ({shown})")
     return LoadedImage(source.label, data, mime)
 
 
@@ -744,8 +763,10 @@ def plan_edit(
     params: Mapping[str, Any],
     max_bytes: int,
     reference: bool,
+    local_files: bool,
 ) -> EditPlan:
-    """Check an edit (or a generation with reference images) before any I/O."""
+    """Check an edit (or a generation with reference images) before any I/O; ``local_files``
+    says whether a path given as a ``str`` is read (``allow_local_files``)."""
     spec, fields = _check_params(
         model=model,
         prompt=prompt,
@@ -770,14 +791,16 @@ def plan_edit(
             raise ConfigurationError(
                 f"{len(inputs)} images given; {model} edits at most {spec.max_edit_images}"
             )
-    sources = tuple(_source(value, f"images[{i}]", max_bytes) for i, value in enumerate(inputs))
+    sources = tuple(
+        _source(value, f"images[{i}]", max_bytes, local_files) for i, value in enumerate(inputs)
+    )
     no_mask = mask is None or (isinstance(mask, str) and not mask.strip())
     return EditPlan(
         model=fields["model"],
         spec=spec,
         fields=fields,
         images=sources,
-        mask=None if no_mask else _source(mask, "mask", max_bytes),
+        mask=None if no_mask else _source(mask, "mask", max_bytes, local_files),
     )
 
 

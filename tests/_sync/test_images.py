@@ -7,10 +7,17 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import gzip
+import http.server
 import json
 import logging
+import math
 import os
+import re
 import socket
+import ssl
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +32,7 @@ from mbxai import (
     ImageClient,
     ImageResponse,
     _concurrency,
+    _ssrf,
 )
 
 KEY = "sk-proj-image-test-secret-0123456789"
@@ -46,6 +54,10 @@ DNS = {
     "example.com": ["93.184.215.14"],
     "cdn.example.org": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
     "rebind.example.net": ["93.184.215.14", "10.0.0.7"],
+    "nat64.example.net": ["64:ff9b::7f00:1"],  # NAT64 spelling of 127.0.0.1
+    "dns64.example.net": ["64:ff9b::5db8:d70e"],  # NAT64 spelling of 93.184.215.14
+    "sixtofour.example.net": ["2002:a00:1::1"],  # 6to4 around 10.0.0.1
+    "mapped.example.net": ["::ffff:169.254.169.254"],
 }
 
 
@@ -65,6 +77,18 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(_concurrency, "getaddrinfo", resolve)
     return looked_up
+
+
+def pinned(url: str, address: str | None = None) -> dict[str, Any]:
+    """``add_response`` arguments for the request a download of ``url`` sends: to the
+    address the fake DNS gives for its host, with the host name in ``Host``."""
+    parsed = httpx.URL(url)
+    host = parsed.host
+    target = parsed.copy_with(host=address or (DNS[host][0] if host in DNS else host))
+    shown = f"[{host}]" if ":" in host else host
+    if parsed.port is not None:
+        shown += f":{parsed.port}"
+    return {"url": str(target), "match_headers": {"Host": shown}}
 
 
 def make_client(**kwargs: Any) -> ImageClient:
@@ -244,7 +268,7 @@ def test_generate_with_reference_images_goes_to_the_edits_endpoint(
 def test_seed_edit_call_fetches_the_url_and_sends_no_mask(
     httpx_mock: HTTPXMock, dns: list[str]
 ) -> None:
-    httpx_mock.add_response(url=PHOTO_URL, method="GET", content=JPEG)
+    httpx_mock.add_response(**pinned(PHOTO_URL), method="GET", content=JPEG)
     httpx_mock.add_response(url=EDITS, method="POST", json=b64_result())
     with make_client() as image_client:
         edit_response = image_client.edit(
@@ -259,6 +283,10 @@ def test_seed_edit_call_fetches_the_url_and_sends_no_mask(
     assert dns == ["example.com"]
     fetch, edit = httpx_mock.get_requests()
     assert fetch.method == "GET"
+    # sent to the address that was checked, under the name that was asked for
+    assert fetch.url == "https://93.184.215.14/cityscape.jpg"
+    assert fetch.headers["host"] == "example.com"
+    assert fetch.extensions["sni_hostname"] == "example.com"
     assert "authorization" not in fetch.headers  # the API key never goes to image hosts
     assert fetch.headers["accept-encoding"] == "identity"
     assert edit.headers["authorization"] == f"Bearer {KEY}"
@@ -278,9 +306,9 @@ def test_every_input_form_and_a_mask(httpx_mock: HTTPXMock, tmp_path: Path) -> N
     png_file.write_bytes(PNG)
     mask_file = tmp_path / "mask.png"
     mask_file.write_bytes(MASK)
-    httpx_mock.add_response(url=PHOTO_URL, content=JPEG)
+    httpx_mock.add_response(**pinned(PHOTO_URL), content=JPEG)
     httpx_mock.add_response(url=EDITS, json=b64_result())
-    with make_client() as client:
+    with make_client(allow_local_files=True) as client:
         response = client.edit(
             "Put them on a table",
             images=[
@@ -289,7 +317,7 @@ def test_every_input_form_and_a_mask(httpx_mock: HTTPXMock, tmp_path: Path) -> N
                 "data:image/jpeg;base64," + base64.b64encode(JPEG).decode(),
                 bytearray(WEBP),
                 webp_file,
-                str(png_file),
+                str(png_file),  # a path as a string: read with allow_local_files=True
             ],
             mask=mask_file,
             quality="medium",
@@ -375,12 +403,14 @@ def test_private_urls_can_be_allowed(httpx_mock: HTTPXMock, dns: list[str]) -> N
 
 def test_redirects_are_checked_at_every_hop(httpx_mock: HTTPXMock, dns: list[str]) -> None:
     httpx_mock.add_response(
-        url=PHOTO_URL, status_code=302, headers={"Location": "https://cdn.example.org/c.png"}
+        **pinned(PHOTO_URL), status_code=302, headers={"Location": "https://cdn.example.org/c.png"}
     )
-    httpx_mock.add_response(url="https://cdn.example.org/c.png", content=PNG)
+    httpx_mock.add_response(**pinned("https://cdn.example.org/c.png"), content=PNG)
     httpx_mock.add_response(url=EDITS, json=b64_result())
     httpx_mock.add_response(
-        url="https://example.com/sneaky", status_code=301, headers={"Location": "http://10.0.0.5/"}
+        **pinned("https://example.com/sneaky"),
+        status_code=301,
+        headers={"Location": "http://10.0.0.5/"},
     )
     with make_client() as client:
         response = client.edit("x", [PHOTO_URL])
@@ -399,7 +429,7 @@ def test_download_over_the_cap_stops_while_streaming(httpx_mock: HTTPXMock) -> N
             pulled.append(index)
             yield PNG if index == 0 else bytes(500)
 
-    httpx_mock.add_response(url=PHOTO_URL, stream=IteratorStream(body()))
+    httpx_mock.add_response(**pinned(PHOTO_URL), stream=IteratorStream(body()))
     with make_client(max_image_bytes=1000) as client:
         response = client.edit("x", [PHOTO_URL])
     assert not response.success
@@ -411,10 +441,10 @@ def test_download_over_the_cap_stops_while_streaming(httpx_mock: HTTPXMock) -> N
 
 
 def test_download_failures_come_back_as_unsuccessful(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url="https://example.com/big.png", content=PNG + bytes(5000))
-    httpx_mock.add_response(url="https://example.com/page", html="<html>not an image</html>")
-    httpx_mock.add_response(url="https://example.com/gone.png", status_code=404)
-    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url="https://example.com/slow.png")
+    httpx_mock.add_response(**pinned("https://example.com/big.png"), content=PNG + bytes(5000))
+    httpx_mock.add_response(**pinned("https://example.com/page"), html="<html>not an image</html>")
+    httpx_mock.add_response(**pinned("https://example.com/gone.png"), status_code=404)
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), **pinned("https://example.com/slow.png"))
     with make_client(max_image_bytes=1000) as client:
         big = client.edit("x", ["https://example.com/big.png"])
         page = client.edit("x", ["https://example.com/page"])
@@ -451,9 +481,13 @@ def test_bad_local_inputs_raise_before_sending(httpx_mock: HTTPXMock, tmp_path: 
         with pytest.raises(ConfigurationError, match=r"images\[0\] is not a PNG, JPEG"):
             client.edit("x", [b"just some text"])
         with pytest.raises(ConfigurationError, match=r"images\[0\] is not a PNG, JPEG"):
-            client.edit("x", [str(text_file)])
+            client.edit("x", [text_file])
+        with pytest.raises(ConfigurationError, match=r"images\[0\] is not an http\(s\) URL"):
+            client.edit("x", [str(text_file)])  # a str is not read as a path ...
         with pytest.raises(ConfigurationError, match=r"images\[0\] is not an http\(s\) URL"):
             client.edit("x", ["no/such/file.png"])
+        with pytest.raises(ConfigurationError, match=r"images\[0\]: no such file"):
+            client.edit("x", [Path("no/such/file.png")])
         with pytest.raises(ConfigurationError, match=r"only http\(s\) URLs.*ftp"):
             client.edit("x", ["ftp://example.com/x.png"])
         with pytest.raises(ConfigurationError, match=r"mask is not a PNG, JPEG"):
@@ -468,6 +502,11 @@ def test_bad_local_inputs_raise_before_sending(httpx_mock: HTTPXMock, tmp_path: 
             client.edit("x", [])
         with pytest.raises(ConfigurationError, match=r"images\[0\] must be a URL"):
             client.edit("x", [42])  # type: ignore[list-item]
+    with make_client(max_image_bytes=1000, allow_local_files=True) as client:
+        with pytest.raises(ConfigurationError, match=r"images\[0\] is not a PNG, JPEG"):
+            client.edit("x", [str(text_file)])  # ... unless the client allows it
+        with pytest.raises(ConfigurationError, match=r"images\[0\]: no such file"):
+            client.edit("x", ["no/such/file.png"])
     assert httpx_mock.get_requests() == []
 
 
@@ -704,3 +743,516 @@ def test_a_given_http_client_is_used_and_left_open(httpx_mock: HTTPXMock) -> Non
     client.close()
     assert not given.is_closed
     given.close()
+
+
+# -- URL safety: every spelling of a private address --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::7f00:1]/x.png",  # NAT64 around 127.0.0.1
+        "http://[64:ff9b::169.254.169.254]/latest/meta-data",  # NAT64 around metadata
+        "http://[64:ff9b:1::a00:1]/x.png",  # local-use NAT64 prefix
+        "http://[::ffff:7f00:1]/x.png",  # IPv4-mapped, hex spelling
+        "http://[0:0:0:0:0:ffff:127.0.0.1]/x.png",  # IPv4-mapped, long spelling
+        "http://[::127.0.0.1]/x.png",  # IPv4-compatible (deprecated)
+        "http://[::ffff:0:7f00:1]/x.png",  # IPv4-translated (SIIT)
+        "http://[2002:7f00:1::]/x.png",  # 6to4 around 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/x.png",  # 6to4 around 169.254.169.254
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x.png",  # Teredo client 127.0.0.1
+        "http://[2001:0:7f00:1::1]/x.png",  # Teredo server 127.0.0.1
+        "http://[2001:0:5db8:d70e::1]/x.png",  # Teredo, public server: still not global
+        "http://[fec0::1]/x.png",  # site-local (deprecated, but is_global says True)
+        "http://[fc00::1]/x.png",  # unique local
+        "http://[fe80::1%25eth0]/x.png",  # link-local with a zone
+        "http://[ff02::1]/x.png",  # multicast
+        "http://[::]/x.png",  # unspecified
+        "http://[3fff::1]/x.png",  # documentation (RFC 9637)
+        "http://2130706433/x.png",  # 127.0.0.1 as one decimal number
+        "http://0x7f.1/x.png",  # hex and short form
+        "http://0177.1/x.png",  # octal (httpx itself refuses 0177.0.0.1)
+        "http://127.1/x.png",  # short form
+        "http://0/x.png",  # 0.0.0.0
+        "http://224.0.0.1/x.png",  # multicast
+        "http://100.64.0.1/x.png",  # carrier-grade NAT
+        "https://nat64.example.net/x.png",  # names resolving to those forms
+        "https://sixtofour.example.net/x.png",
+        "https://mapped.example.net/x.png",
+    ],
+)
+def test_every_spelling_of_a_private_address_is_refused(httpx_mock: HTTPXMock, url: str) -> None:
+    with make_client() as client:
+        with pytest.raises(ConfigurationError, match=r"images\[0\]: refusing to fetch"):
+            client.edit("x", [url])
+        with pytest.raises(ConfigurationError, match=r"mask: refusing to fetch"):
+            client.edit("x", [PNG], mask=url)
+    assert httpx_mock.get_requests() == []
+
+
+def test_public_addresses_behind_nat64_and_literals_are_fetched(
+    httpx_mock: HTTPXMock,
+) -> None:
+    dns64 = "http://dns64.example.net/x.png"  # what DNS64 answers on an IPv6-only network
+    literal = "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8443/y.png"
+    httpx_mock.add_response(**pinned(dns64), content=PNG)
+    httpx_mock.add_response(**pinned(literal), content=JPEG)
+    httpx_mock.add_response(url=EDITS, json=b64_result())
+    with make_client() as client:
+        response = client.edit("x", [dns64, literal])
+    assert response.success, response.error
+    first, second, _ = httpx_mock.get_requests()
+    assert first.url.host == "64:ff9b::5db8:d70e"
+    assert "sni_hostname" not in first.extensions  # plain http
+    assert second.headers["host"] == "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8443"
+    assert "sni_hostname" not in second.extensions  # an address literal is its own name
+
+
+@pytest.mark.parametrize(
+    ("location", "error"),
+    [
+        ("http://[64:ff9b::7f00:1]/", r"refusing to fetch .*which is 64:ff9b::7f00:1, a NAT64"),
+        ("//10.0.0.1/x", r"refusing to fetch from '10\.0\.0\.1'"),
+        ("http://0x7f.1/", r"which is 127\.0\.0\.1, a loopback"),
+        ("http://[::ffff:a9fe:a9fe]/latest", r"169\.254\.169\.254, a link-local"),
+        ("https://nat64.example.net/", r"resolves to 64:ff9b::7f00:1"),
+    ],
+)
+def test_a_redirect_to_a_private_address_in_any_spelling_is_refused(
+    httpx_mock: HTTPXMock, location: str, error: str
+) -> None:
+    httpx_mock.add_response(**pinned(PHOTO_URL), status_code=302, headers={"Location": location})
+    with make_client() as client:
+        with pytest.raises(ConfigurationError, match=error):
+            client.edit("x", [PHOTO_URL])
+    assert len(httpx_mock.get_requests()) == 1  # the redirect target was never asked
+
+
+@pytest.mark.parametrize(
+    ("location", "error"),
+    [
+        ("file:///etc/passwd", "redirected to a non-http(s) URL (file:)"),
+        ("gopher://example.com/", "redirected to a non-http(s) URL (gopher:)"),
+        ("http://", "redirected to a non-http(s) URL (http:)"),
+    ],
+)
+def test_a_redirect_to_another_scheme_is_a_failed_download(
+    httpx_mock: HTTPXMock, location: str, error: str
+) -> None:
+    httpx_mock.add_response(**pinned(PHOTO_URL), status_code=301, headers={"Location": location})
+    with make_client() as client:
+        response = client.edit("x", [PHOTO_URL])
+    assert not response.success
+    assert response.error is not None
+    assert response.error.endswith(error)
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_redirect_loops_stop_and_relative_redirects_keep_the_name(
+    httpx_mock: HTTPXMock, dns: list[str]
+) -> None:
+    loop = "https://example.com/loop"
+    httpx_mock.add_response(
+        **pinned(loop), status_code=302, headers={"Location": "/loop"}, is_reusable=True
+    )
+    httpx_mock.add_response(**pinned(PHOTO_URL), status_code=307, headers={"Location": "c.png"})
+    httpx_mock.add_response(**pinned("https://example.com/c.png"), content=PNG)
+    httpx_mock.add_response(url=EDITS, json=b64_result())
+    with make_client() as client:
+        looped = client.edit("x", [loop])
+        relative = client.edit("x", [PHOTO_URL])
+    assert looped.error is not None
+    assert looped.error.endswith("more than 5 redirects")
+    assert relative.success, relative.error
+    fetches = [r for r in httpx_mock.get_requests() if r.method == "GET"]
+    assert len(fetches) == 6 + 2  # the first request and five redirects, then two hops
+    assert {r.headers["host"] for r in fetches} == {"example.com"}
+    assert {r.url.host for r in fetches} == {"93.184.215.14"}
+    assert dns == ["example.com"] * 8  # every hop resolved (and checked) again
+
+
+# -- URL safety: the connection goes to the address that was checked -----------------------
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """A real HTTP server on 127.0.0.1: image downloads, the edits endpoint, a slow reply."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.seen: list[tuple[str, str, str | None]] = []
+        self.sni: list[str | None] = []
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.seen.append(("GET", self.path, self.headers.get("Host")))
+        if self.path == "/drip":  # a header trickling in, each byte well within a timeout
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(40):
+                    time.sleep(0.1)
+                    self.wfile.write(b"x")
+            except OSError:
+                pass
+            self.close_connection = True
+            return
+        self._reply("image/png", PNG)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.seen.append(("POST", self.path, self.headers.get("Host")))
+        self._reply("application/json", json.dumps(b64_result()).encode())
+
+    def _reply(self, content_type: str, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _serve(server: _Server) -> Iterator[_Server]:
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    yield from _serve(_Server())
+
+
+def fake_resolver(
+    monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[list[str]]], *, system: bool = True
+) -> list[str]:
+    """Answer names from ``answers`` (one list of addresses per lookup, the last repeated)
+    for mbxai's resolver and, with ``system``, for the socket module too, so a connection
+    that resolved the name again itself would get the next answer (without, the socket
+    module does not know the names at all). Returns the names mbxai looked up."""
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def answer(host: str, *, ours: bool = True) -> list[str] | None:
+        if host not in answers:
+            return None
+        if not ours and not system:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        looked_up.append(host)
+        queue = answers[host]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def socket_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        addresses = answer(name, ours=False) if isinstance(name, str) else None
+        if addresses is None:
+            return real(host, port, *args, **kwargs)
+        return [info for a in addresses for info in real(a, port, *args, **kwargs)]
+
+    def resolve(host: str, port: int) -> list[str]:
+        addresses = answer(host)
+        if addresses is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(addresses)
+
+    monkeypatch.setattr(socket, "getaddrinfo", socket_getaddrinfo)
+    monkeypatch.setattr(_concurrency, "getaddrinfo", resolve)
+    return looked_up
+
+
+@pytest.mark.httpx_mock(should_mock=lambda request: request.url.host == "93.184.215.14")
+def test_dns_rebinding_never_reaches_the_second_answer(
+    httpx_mock: HTTPXMock, server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name is public when checked and loopback when asked again: the download must go
+    # to the public address checked (mocked here), never to the loopback server.
+    looked_up = fake_resolver(monkeypatch, {"rebind.test": [["93.184.215.14"], ["127.0.0.1"]]})
+    url = f"http://rebind.test:{server.port}/x.png"
+    httpx_mock.add_response(**pinned(url, "93.184.215.14"), content=PNG)
+    base_url = f"http://127.0.0.1:{server.port}/v1"  # the API is real, on the loopback server
+    with make_client(base_url=base_url, fetch_timeout=5) as client:
+        response = client.edit("x", [url])
+    assert response.success, response.error
+    assert looked_up == ["rebind.test"]  # resolved once, for the check and the connection
+    assert server.seen == [("POST", "/v1/images/edits", f"127.0.0.1:{server.port}")]
+
+
+def test_the_download_connects_to_the_resolved_address_with_the_name_as_host(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only mbxai's resolver knows images.test (the socket module says no such name), so a
+    # fetch that reaches the server connected to the address mbxai resolved.
+    looked_up = fake_resolver(monkeypatch, {"images.test": [["::1", "127.0.0.1"]]}, system=False)
+    url = f"http://images.test:{server.port}/pictures/x.png?size=1"
+    base_url = f"http://127.0.0.1:{server.port}/v1"
+    with make_client(base_url=base_url, allow_private_urls=True, fetch_timeout=5) as client:
+        response = client.edit("x", [url])
+    assert response.success, response.error
+    assert looked_up == ["images.test"]
+    assert server.seen == [
+        # ::1 refused the connection (the server listens on 127.0.0.1): the next address
+        ("GET", "/pictures/x.png?size=1", f"images.test:{server.port}"),
+        ("POST", "/v1/images/edits", f"127.0.0.1:{server.port}"),
+    ]
+
+
+@pytest.fixture
+def tls_server() -> Iterator[_Server]:
+    """The server over TLS with a certificate for images.test only (from a test CA made
+    with trustme), trusted by downloads."""
+    import trustme
+
+    ca = trustme.CA()
+    served = _Server()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("images.test").configure_cert(context)
+    context.sni_callback = lambda sock, name, ctx: served.sni.append(name)
+    served.socket = context.wrap_socket(served.socket, server_side=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            _ssrf,
+            "fetch_ssl_context",
+            lambda: ssl.create_default_context(cadata=ca.cert_pem.bytes().decode()),
+        )
+        yield from _serve(served)
+
+
+def test_https_downloads_are_pinned_but_verify_the_certificate_for_the_name(
+    tls_server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_resolver(monkeypatch, {"images.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]})
+    port = tls_server.port
+
+    def api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=b64_result())
+
+    with make_client(
+        allow_private_urls=True, fetch_timeout=5, transport=httpx.MockTransport(api)
+    ) as client:
+        good = client.edit("x", [f"https://images.test:{port}/x.png"])
+        wrong_name = client.edit("x", [f"https://other.test:{port}/x.png"])
+        by_address = client.edit("x", [f"https://127.0.0.1:{port}/x.png"])
+    assert good.success, good.error
+    # SNI and the certificate check used the name, though the connection went to 127.0.0.1
+    assert tls_server.sni[0] == "images.test"
+    assert tls_server.seen == [("GET", "/x.png", f"images.test:{port}")]
+    for failed in (wrong_name, by_address):  # the certificate is not for that name
+        assert not failed.success
+        assert failed.error is not None
+        assert "connection failed (ConnectError)" in failed.error
+    assert tls_server.sni[1:] == ["other.test", None]  # no SNI for an address
+
+
+# -- URL safety: one deadline for the whole download --------------------------------------
+
+
+def test_fetch_timeout_bounds_a_slow_redirect_chain(httpx_mock: HTTPXMock) -> None:
+    def hop(request: httpx.Request) -> httpx.Response:
+        _concurrency.sleep(0.3)  # each hop well within any per-request timeout
+        step = int(request.url.path.rsplit("/", 1)[1])
+        if step < 5:
+            return httpx.Response(302, headers={"Location": f"/hop/{step + 1}"})
+        return httpx.Response(200, content=PNG)
+
+    httpx_mock.add_callback(
+        hop, url=re.compile(r"https://93\.184\.215\.14/hop/\d+"), is_reusable=True
+    )
+    with make_client(fetch_timeout=0.5) as client:
+        started = time.monotonic()
+        response = client.edit("x", ["https://example.com/hop/0"])
+        elapsed = time.monotonic() - started
+    assert response.error is not None
+    assert response.error.endswith("timed out (fetch_timeout=0.5 s)")
+    assert elapsed < 1.2  # not six hops of 0.3 s
+    assert len(httpx_mock.get_requests()) <= 3
+
+
+def test_fetch_timeout_bounds_name_resolution(
+    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow(host: str, port: int) -> list[str]:
+        _concurrency.sleep(2)
+        return ["93.184.215.14"]
+
+    monkeypatch.setattr(_concurrency, "getaddrinfo", slow)
+    with make_client(fetch_timeout=0.3) as client:
+        started = time.monotonic()
+        response = client.edit("x", [PHOTO_URL])
+        elapsed = time.monotonic() - started
+    assert response.error is not None
+    assert response.error.endswith("timed out (fetch_timeout=0.3 s)")
+    assert elapsed < 1.5
+    assert httpx_mock.get_requests() == []
+
+
+def test_fetch_timeout_bounds_a_server_trickling_its_headers(server: _Server) -> None:
+    with make_client(allow_private_urls=True, fetch_timeout=0.5) as client:
+        started = time.monotonic()
+        response = client.edit("x", [f"http://127.0.0.1:{server.port}/drip"])
+        elapsed = time.monotonic() - started
+    assert response.error is not None
+    assert response.error.endswith("timed out (fetch_timeout=0.5 s)")
+    assert elapsed < 1.5  # the server would take 4 s, each byte within a read timeout
+
+
+# -- URL safety: the body's size is bounded as it arrives -------------------------------
+
+
+def test_a_compressed_body_is_refused_before_it_is_inflated(httpx_mock: HTTPXMock) -> None:
+    bomb = gzip.compress(PNG + bytes(20_000_000), compresslevel=9)  # 20 MB in ~20 kB
+    assert len(bomb) < 100_000
+    httpx_mock.add_response(
+        **pinned("https://example.com/bomb.png"),
+        content=bomb,
+        headers={"Content-Encoding": "gzip"},
+    )
+    httpx_mock.add_response(
+        **pinned("https://example.com/small.png"),
+        content=gzip.compress(PNG),
+        headers={"Content-Encoding": "identity, br"},
+    )
+    with make_client(max_image_bytes=1000) as client:
+        bombed = client.edit("x", ["https://example.com/bomb.png"])
+        small = client.edit("x", ["https://example.com/small.png"])
+    assert bombed.error is not None
+    assert "Content-Encoding 'gzip'; only unencoded (identity) bodies" in bombed.error
+    assert small.error is not None
+    assert "Content-Encoding 'identity, br'" in small.error
+
+
+# -- local files --------------------------------------------------------------------------
+
+
+def test_strings_are_not_read_as_server_files_and_contents_are_never_quoted(
+    httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\nDB_PASSWORD=hunter2\n")
+    with make_client() as client:
+        for value in (str(secret), f"  {secret}  ", "../../../../etc/passwd", "~/.ssh/id_rsa"):
+            with pytest.raises(ConfigurationError) as refused:
+                client.edit("x", [value])
+            message = str(refused.value)
+            assert "allow_local_files=True" in message
+            assert "pathlib.Path" in message
+            assert value.strip() not in message  # user text is not echoed either
+        with pytest.raises(ConfigurationError, match=r"^mask is not an http\(s\) URL"):
+            client.edit("x", [PNG], mask=str(secret))
+        with pytest.raises(ConfigurationError, match=r"only http\(s\) URLs .*file://"):
+            client.edit("x", [f"file://{secret}"])
+        # a Path is read, but what it holds is never shown
+        with pytest.raises(ConfigurationError) as not_image:
+            client.edit("x", [secret])
+        assert str(not_image.value) == "images[0] is not a PNG, JPEG, WebP or GIF image"
+    with make_client(allow_local_files=True) as client:
+        with pytest.raises(ConfigurationError) as not_image:
+            client.edit("x", [str(secret)])
+        assert str(not_image.value) == "images[0] is not a PNG, JPEG, WebP or GIF image"
+    for input_bytes in (secret.read_bytes(), base64.b64encode(b"DB_PASSWORD=hunter2!")):
+        with make_client() as client:
+            with pytest.raises(ConfigurationError) as not_image:
+                client.edit("x", [input_bytes])
+            assert "root" not in str(not_image.value)
+            assert "DB_PASS" not in str(not_image.value)
+    assert httpx_mock.get_requests() == []
+
+
+def test_huge_or_odd_string_inputs_fail_fast_with_short_messages(
+    httpx_mock: HTTPXMock,
+) -> None:
+    huge = base64.b64encode(PNG + bytes(3_000_000)).decode()
+    wrapped = "\n".join(huge[i : i + 76] for i in range(0, len(huge), 76))  # MIME style
+    with make_client(max_image_bytes=1000) as client:
+        for value, error in [
+            ("~/" + "a" * 5_000_000 + ".png", "is not an http(s) URL"),
+            ("~" * 5_000_000, "is not an http(s) URL"),
+            ("/" * 5_000_000, "bytes, over the limit"),  # base64's alphabet: too long for it
+            (huge, "bytes, over the limit"),
+            (wrapped, "bytes, over the limit"),
+            ("data:image/png;base64," + "A" * 5_000_000, "bytes, over the limit"),
+            ("a" * 5000 + "://x", "only http(s) URLs are fetched, got another scheme"),
+        ]:
+            with pytest.raises(ConfigurationError) as refused:
+                client.edit("x", [value])
+            assert error in str(refused.value)
+            assert len(str(refused.value)) < 400
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.timeout(20)
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with make_client() as client:
+        with pytest.raises(ConfigurationError, match=r"images\[0\]: .* is not a regular file"):
+            client.edit("x", [fifo])
+        with pytest.raises(ConfigurationError, match=r"images\[0\]: .*(regular file|directory)"):
+            client.edit("x", [tmp_path])
+
+
+# -- constructor arguments ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"allow_private_urls": "false"}, "allow_private_urls must be True or False"),
+        ({"allow_private_urls": 1}, "allow_private_urls must be True or False"),
+        ({"allow_local_files": "yes"}, "allow_local_files must be True or False"),
+        ({"allow_local_files": None}, "allow_local_files must be True or False"),
+        ({"max_image_bytes": True}, "max_image_bytes must be an int"),
+        ({"max_image_bytes": 1.5}, "max_image_bytes must be an int"),
+        ({"max_image_bytes": "1000"}, "max_image_bytes must be an int"),
+        ({"fetch_timeout": "30"}, "fetch_timeout must be a finite number"),
+        ({"fetch_timeout": True}, "fetch_timeout must be a finite number"),
+        ({"fetch_timeout": math.nan}, "fetch_timeout must be a finite number"),
+        ({"fetch_timeout": math.inf}, "fetch_timeout must be a finite number"),
+        ({"fetch_timeout": 1e10}, "fetch_timeout must be a finite number"),
+        ({"timeout": True}, "timeout must be seconds > 0"),
+        ({"timeout": "300"}, "timeout must be seconds > 0"),
+        ({"timeout": math.nan}, "timeout must be seconds > 0"),
+        ({"max_retries": "2"}, "max_retries must be an int"),
+        ({"max_retries": False}, "max_retries must be an int"),
+        ({"retry_initial_delay": math.nan}, "retry_initial_delay must be a number"),
+        ({"retry_max_delay": "10"}, "retry_max_delay must be a number"),
+        ({"max_retry_after": None}, "max_retry_after must be a number"),
+        ({"base_url": 42}, "base_url must be a string"),
+        ({"api_key": 42}, "api_key must be a string"),
+        ({"default_headers": "X-Team: a"}, "default_headers must be a mapping"),
+        ({"default_headers": {"X-Team": 1}}, r"default_headers\['X-Team'\] must be a string"),
+        ({"default_headers": {"X-A": "a\r\nX-Injected: 1"}}, "must not contain line breaks"),
+        ({"default_headers": {"Bad Name": "x"}}, "'Bad Name' is not a valid header name"),
+        ({"http_client": "client"}, "http_client must be a"),
+        ({"transport": object()}, "transport must be a"),
+    ],
+)
+def test_every_constructor_argument_is_type_checked(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        make_client(**kwargs)
+
+
+def test_transport_and_http_client_together_are_refused() -> None:
+    given = httpx.Client()
+    try:
+        with pytest.raises(ConfigurationError, match="transport or http_client, not both"):
+            make_client(
+                http_client=given, transport=httpx.MockTransport(lambda r: httpx.Response(200))
+            )
+    finally:
+        given.close()

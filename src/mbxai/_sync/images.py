@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -12,20 +11,27 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from .. import _concurrency
+from .. import _concurrency, _ssrf
+from .._base import check_headers, http_timeout
+from .._checks import check_instance
 from .._concurrency import call_blocking
 from .._errors import (
     ClientClosedError,
+    ConfigurationError,
     MBXAIError,
     OpenRouterAPIError,
     OpenRouterConnectionError,
-    OpenRouterTimeoutError,
+)
+from .._http import (
+    ACCEPT_ENCODING,
+    Deadline,
+    default_transport,
+    request_seconds,
+    split_credentials,
 )
 from .._images import (
-    _FETCH_HEADERS,
     DEFAULT_IMAGE_MODEL,
     DEFAULT_MAX_IMAGE_BYTES,
-    MAX_REDIRECTS,
     EditPlan,
     FetchError,
     FileSource,
@@ -42,15 +48,19 @@ from .._images import (
     edit_parts,
     failure_response,
     generation_body,
-    literal_address,
     loaded_image,
     plan_edit,
     read_image_file,
-    refuse_private_addresses,
 )
 from .._logging import get_logger, is_debug
+from .._retry import RetrySchedule
+from .._ssrf import MAX_REDIRECTS, literal_address, refuse_private_addresses
+from . import sending
 
 __all__ = ["ImageClient"]
+
+#: httpx's default connection limits, for the client this one makes.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class ImageClient:
@@ -62,22 +72,37 @@ class ImageClient:
     What raises and what returns:
 
     * Anything wrong with the arguments raises :class:`~mbxai.ConfigurationError` before a
-      request is sent: a size, quality, ``n`` or option the model does not take, an input
-      that is not a URL, base64 text, a data URL, bytes or an existing file, an input that
-      is not a PNG/JPEG/WebP/GIF image or is over ``max_image_bytes``, a format the model
-      cannot edit, and a URL whose host is, resolves to or redirects to a private address.
+      request is sent: a constructor argument of the wrong type or range (named in the
+      message; ``allow_private_urls="false"`` is refused, not read as true), a size,
+      quality, ``n`` or option the model does not take, an input of a kind not accepted
+      (below), an input that is not a PNG/JPEG/WebP/GIF image or is over
+      ``max_image_bytes``, a format the model cannot edit, and a URL whose host is,
+      resolves to or redirects to a private address. Errors never quote an input's
+      content.
     * Anything that goes wrong remotely comes back as ``ImageResponse(success=False,
       error=...)``: the API's errors (after retries for 408/409/429/5xx, timeouts and
       connection failures), and input URLs that cannot be downloaded (HTTP error, timeout,
-      unresolvable host, more than ``max_image_bytes``, not an image).
+      unresolvable host, more than ``max_image_bytes``, a compressed body, not an image).
 
-    Input URLs are fetched over http(s) only, with a timeout, a size cap enforced while
-    the body streams in, at most five redirects, and each hop's host resolved (without
-    blocking the event loop) and refused when any of its addresses is not public, unless
-    ``allow_private_urls=True``. The check and the connection resolve the name separately,
-    so a DNS server that answers differently the second time (DNS rebinding) can slip
-    through; allow only URLs you trust to be fetched where that matters. Downloads never
-    carry the API key.
+    Inputs (``images``, ``mask``) are http(s) URLs, base64 text, ``data:`` URLs, bytes, or
+    local files given as a :class:`~pathlib.Path` (any ``os.PathLike``). A path given as a
+    plain ``str`` is read only when the client is made with ``allow_local_files=True``;
+    otherwise a string that is not a URL or base64 image raises, so an application that
+    forwards user text cannot be made to upload its server's files. Only regular files
+    are read.
+
+    Input URLs are fetched over http(s) only, never with the API key or ``http_client``'s
+    headers and cookies. Each hop (at most five redirects) has its host resolved once,
+    without blocking the event loop; unless ``allow_private_urls=True``, it is refused when
+    any address is loopback, private, link-local, reserved, multicast or an IPv6 form
+    embedding such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo ...). The request
+    then goes to that checked address itself (a connection of its own, with the original
+    ``Host`` header, and for https the original name for SNI and certificate checks), so
+    DNS answering differently a second time (rebinding) cannot redirect it. Downloads
+    connect directly (no proxy; ``http_client`` and ``transport`` carry only API
+    requests), ask for an unencoded body and refuse a compressed one, stop past
+    ``max_image_bytes``, and are bounded as a whole by ``fetch_timeout``: resolution,
+    connects, redirects and body together.
 
     Args:
         api_key: OpenAI API key; falls back to ``OPENAI_API_KEY`` (never written to the
@@ -91,10 +116,15 @@ class ImageClient:
         timeout: Seconds per API request (image models are slow), an ``httpx.Timeout``, or
             ``None`` to wait forever.
         max_image_bytes: Largest input image accepted, in bytes (default 20 MB).
-        fetch_timeout: Seconds an input URL's download may take in all.
-        allow_private_urls: Fetch input URLs on private, loopback and link-local addresses.
-        http_client: An ``httpx.Client`` to send with (you then close it yourself).
-        transport: An httpx transport for the client mbxai creates.
+        fetch_timeout: Seconds one input URL's download may take in all, redirects
+            included.
+        allow_private_urls: Fetch input URLs on private, loopback and link-local addresses
+            (the connection is still pinned to the address resolved).
+        allow_local_files: Read inputs given as ``str`` paths too (``Path`` objects are
+            always read). Leave it off when inputs may come from users.
+        http_client: An ``httpx.Client`` for API requests (you then close it yourself).
+        transport: An httpx transport for the API client mbxai creates (not with
+            ``http_client``).
     """
 
     def __init__(
@@ -111,9 +141,16 @@ class ImageClient:
         max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
         fetch_timeout: float = 30.0,
         allow_private_urls: bool = False,
+        allow_local_files: bool = False,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        check_instance("http_client", http_client, httpx.Client)
+        check_instance("transport", transport, httpx.BaseTransport)
+        if http_client is not None and transport is not None:
+            raise ConfigurationError(
+                "pass transport or http_client, not both (give the transport to your client)"
+            )
         secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._config = ImageClientConfig.create(
             api_key=secret,
@@ -127,9 +164,12 @@ class ImageClient:
             max_image_bytes=max_image_bytes,
             fetch_timeout=fetch_timeout,
             allow_private_urls=allow_private_urls,
+            allow_local_files=allow_local_files,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self._config.timeout)
+        self._http = http_client or httpx.Client(
+            transport=transport or default_transport(_LIMITS), timeout=self._config.timeout
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
@@ -181,8 +221,9 @@ class ImageClient:
         level is translated (``hd`` -> ``high``, ``standard`` -> ``medium`` and back).
         ``None`` leaves size or quality to the API's default. With reference ``images``
         (gpt-image models only) the request goes to the edits endpoint, which is how
-        OpenAI's API takes images alongside a prompt. ``params`` (``background``,
-        ``output_format``, ``moderation``, ``user`` ...) are sent as given.
+        OpenAI's API takes images alongside a prompt; they are the same kinds of input as
+        :meth:`edit` takes. ``params`` (``background``, ``output_format``, ``moderation``,
+        ``user`` ...) are sent as given.
         """
         if images is not None and not (isinstance(images, Sequence) and len(images) == 0):
             plan = plan_edit(
@@ -198,6 +239,7 @@ class ImageClient:
                 params=params,
                 max_bytes=self._config.max_image_bytes,
                 reference=True,
+                local_files=self._config.allow_local_files,
             )
             return self._edit(plan, timeout, extra_headers)
         body = generation_body(
@@ -243,8 +285,9 @@ class ImageClient:
         dall-e-2: one square PNG; dall-e-3 cannot edit).
 
         Each image (and the ``mask``) may be an http(s) URL, base64 text, a data URL,
-        bytes or a file path. ``mask`` is a PNG whose transparent pixels mark where the
-        first image may change; ``None`` or ``""`` means no mask.
+        bytes or a :class:`~pathlib.Path` (a ``str`` path only with
+        ``allow_local_files=True``). ``mask`` is a PNG whose transparent pixels mark where
+        the first image may change; ``None`` or ``""`` means no mask.
         """
         plan = plan_edit(
             model=model,
@@ -259,6 +302,7 @@ class ImageClient:
             params=params,
             max_bytes=self._config.max_image_bytes,
             reference=False,
+            local_files=self._config.allow_local_files,
         )
         return self._edit(plan, timeout, extra_headers)
 
@@ -305,69 +349,124 @@ class ImageClient:
         return self._download(source)
 
     def _download(self, source: UrlSource) -> LoadedImage:
+        """Fetch an input URL within ``fetch_timeout`` in all (every hop, resolution,
+        connect and body), or raise FetchError (ConfigurationError for a private address)."""
+        deadline = _concurrency.Deadline(self._config.fetch_timeout)
+        try:
+            with deadline:
+                return self._fetch(source, deadline)
+        except TimeoutError:
+            raise FetchError(
+                source, f"timed out (fetch_timeout={self._config.fetch_timeout:g} s)"
+            ) from None
+
+    def _fetch(self, source: UrlSource, deadline: _concurrency.Deadline) -> LoadedImage:
         cap = self._config.max_image_bytes
-        deadline = time.monotonic() + self._config.fetch_timeout
-        request = self._http.build_request(
-            "GET", source.url, headers=_FETCH_HEADERS, timeout=self._config.fetch_timeout
-        )
+
+        def trace(event: str, info: Mapping[str, Any]) -> None:
+            # httpcore's trace extension: the sync twin shuts this socket when time is up
+            if event == "connection.connect_tcp.complete":
+                deadline.watch(info["return_value"])
+
+        url = source.url
         for _ in range(MAX_REDIRECTS + 1):
-            self._check_host(source, request.url)
-            try:
-                response = self._http.send(request, stream=True, follow_redirects=False)
-            except httpx.TimeoutException as exc:
-                raise FetchError(source, "timed out") from exc
-            except httpx.TransportError as exc:
-                raise FetchError(source, f"connection failed ({type(exc).__name__})") from exc
-            try:
-                if response.next_request is not None:
-                    request = response.next_request
-                    continue
-                check_download(source, response.status_code, response.headers, cap)
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > cap:
-                        raise FetchError(
-                            source, f"more than {cap} bytes, the limit (max_image_bytes)"
-                        )
-                    if time.monotonic() > deadline:
-                        raise FetchError(source, "timed out (fetch_timeout)")
-            except httpx.TimeoutException as exc:
-                raise FetchError(source, "timed out") from exc
-            except httpx.TransportError as exc:
-                raise FetchError(source, f"connection failed ({type(exc).__name__})") from exc
-            finally:
-                response.close()
-            if is_debug():
-                get_logger().debug("images.fetched", host=source.url.host, bytes=len(body))
-            return downloaded_image(source, bytes(body), response.headers.get("content-type"))
+            addresses = self._check_host(source, url, deadline)
+            target: httpx.URL | None = None
+            body = bytearray()
+            # A connection pool of its own per hop: nothing is shared with the API client
+            # (headers, cookies, proxies) or with another host's TLS session.
+            with httpx.Client(
+                transport=httpx.HTTPTransport(verify=_ssrf.fetch_ssl_context()),
+                trust_env=False,
+                follow_redirects=False,
+            ) as client:
+                try:
+                    response = self._connect(client, url, addresses, deadline, trace)
+                    try:
+                        try:
+                            target = _ssrf.redirect_target(
+                                url, response.status_code, response.headers
+                            )
+                        except ValueError as exc:
+                            raise FetchError(source, str(exc)) from None
+                        if target is None:
+                            check_download(source, response.status_code, response.headers, cap)
+                            for chunk in response.iter_bytes():
+                                body += chunk
+                                if len(body) > cap:
+                                    raise FetchError(
+                                        source,
+                                        f"more than {cap} bytes, the limit (max_image_bytes)",
+                                    )
+                                deadline.check()
+                    finally:
+                        response.close()
+                except httpx.TimeoutException:
+                    raise TimeoutError from None
+                except httpx.TransportError as exc:
+                    deadline.check()  # the sync twin's deadline ends a transfer this way
+                    raise FetchError(source, f"connection failed ({type(exc).__name__})") from exc
+            if target is None:
+                if is_debug():
+                    get_logger().debug("images.fetched", host=url.host, bytes=len(body))
+                return downloaded_image(source, bytes(body), response.headers.get("content-type"))
+            url = target
         raise FetchError(source, f"more than {MAX_REDIRECTS} redirects")
 
-    def _check_host(self, source: UrlSource, url: httpx.URL) -> None:
-        """Refuse hosts on private addresses (resolving names off the event loop)."""
+    def _connect(
+        self,
+        client: httpx.Client,
+        url: httpx.URL,
+        addresses: Sequence[str],
+        deadline: _concurrency.Deadline,
+        trace: Callable[[str, Mapping[str, Any]], Any],
+    ) -> httpx.Response:
+        """Send the GET to the first checked address that accepts a connection."""
+        for index, address in enumerate(addresses):
+            deadline.check()
+            request = _ssrf.pinned_request(url, address, deadline.remaining(), trace)
+            try:
+                return client.send(request, stream=True)
+            except httpx.ConnectError:
+                if index == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: there is at least one address")  # pragma: no cover
+
+    def _check_host(
+        self, source: UrlSource, url: httpx.URL, deadline: _concurrency.Deadline
+    ) -> list[str]:
+        """The addresses to connect to for ``url``: resolved once (off the event loop),
+        each checked unless ``allow_private_urls``; the download is pinned to them."""
         if url.scheme not in ("http", "https") or not url.host:
-            raise FetchError(source, f"redirected to a non-http(s) URL ({url.scheme}:)")
-        if self._config.allow_private_urls:
-            return
-        host = url.host
+            raise FetchError(source, f"redirected to a non-http(s) URL ({url.scheme[:20]}:)")
+        host = url.raw_host.decode("ascii")
         literal = literal_address(host)
         if literal is not None:
-            addresses = [literal]
+            addresses = [str(literal)]
         else:
             port = url.port or (443 if url.scheme == "https" else 80)
             try:
-                addresses = _concurrency.getaddrinfo(host, port)
+                resolved = deadline.call(_concurrency.getaddrinfo, host, port)
+            except TimeoutError:  # an OSError too, but the deadline's: not a failed lookup
+                raise
             except OSError as exc:
-                raise FetchError(source, f"cannot resolve {host!r} ({exc})") from exc
+                raise FetchError(source, f"cannot resolve {host[:100]!r} ({exc})") from exc
+            addresses = list(dict.fromkeys(resolved))
             if not addresses:
-                raise FetchError(source, f"{host!r} resolves to no address")
-        refuse_private_addresses(host, addresses, source.label)
+                raise FetchError(source, f"{host[:100]!r} resolves to no address")
+        if not self._config.allow_private_urls:
+            refuse_private_addresses(host, addresses, source.label)
+        return addresses
 
     # -- sending --------------------------------------------------------------------------
 
     def _check_open(self) -> None:
         if self._http.is_closed:
             raise ClientClosedError(f"{type(self).__name__} is closed; create a new client")
+
+    #: The largest API response read into memory (its decoded size): a few
+    #: base64-encoded images are far less; a bigger (or endlessly inflating) body fails.
+    _max_response_bytes: int = 256 * 1024 * 1024
 
     def _build_request(
         self,
@@ -381,45 +480,44 @@ class ImageClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         # a fresh request per attempt: a multipart body is a stream read once
+        url, basic = split_credentials(url)  # the password goes in a header, not the URL
+        merged: dict[str, str | None] = {
+            **self._config.headers,
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **(headers or {}),
+            **check_headers("extra_headers", extra_headers),  # a None value removes one
+        }
+        if basic is not None:
+            merged["Authorization"] = basic  # as httpx did with credentials in the URL
         return self._http.build_request(
             "POST",
             url,
             content=content,
             data=data,
             files=files,
-            headers={**self._config.headers, **(headers or {}), **(extra_headers or {})},
-            timeout=timeout if timeout is not None else self._config.timeout,
+            headers={name: value for name, value in merged.items() if value is not None},
+            timeout=http_timeout(timeout) if timeout is not None else self._config.timeout,
         )
 
     def _send(self, build: Callable[[], httpx.Request], model: str) -> ImageResponse:
         """Send with retries; whatever still fails comes back as ``success=False``."""
+        schedule = RetrySchedule.from_options(self._config.retry_options)
         try:
-            if self._config.max_retries == 0:
-                return self._send_once(build, model)
-            import stamina
-
-            for attempt in stamina.retry_context(**self._config.retry_options):
-                with attempt:
-                    return self._send_once(build, model)
+            result: ImageResponse = sending.with_retries(
+                lambda: self._send_once(build, model), schedule, "images.retry"
+            )
         except (OpenRouterAPIError, OpenRouterConnectionError) as exc:
             return self._failed(exc, model)
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        return result
 
     def _send_once(self, build: Callable[[], httpx.Request], model: str) -> ImageResponse:
         request = build()
-        try:
-            response = self._http.send(request)
-        except httpx.TimeoutException as exc:
-            raise OpenRouterTimeoutError(
-                f"request timed out: {exc!r}", url=str(request.url)
-            ) from exc
-        except httpx.TransportError as exc:
-            raise OpenRouterConnectionError(
-                f"connection failed: {exc!r}", url=str(request.url)
-            ) from exc
-        result = decode_images_response(
-            response.status_code, response.headers, response.content, model
-        )
+        # `timeout` bounds the whole request (and reading its body), as in the chat client
+        limits = request.extensions.get("timeout")
+        timeout = httpx.Timeout(**limits) if limits else self._config.timeout
+        deadline = Deadline.after(request_seconds(timeout), "timeout")
+        response, content = sending.fetch(self._http, request, deadline, self._max_response_bytes)
+        result = decode_images_response(response.status_code, response.headers, content, model)
         if is_debug():
             get_logger().debug(
                 "images.response",
