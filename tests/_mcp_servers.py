@@ -4,13 +4,20 @@
   (``demo_server().serve_http()`` picks a free port and gives its URL);
 * :class:`ChildServer`: the same server in a child process (``python -m
   tests._mcp_servers http``), which a test can kill -9 and start again on the same port;
-* ``python -m tests._mcp_servers stdio``: the same server over stdio, as a command.
+* ``python -m tests._mcp_servers stdio``: the same server over stdio, as a command;
+* :func:`hostile_server`: a server that echoes the credentials it is given, in every
+  shape it can (text, JSON text, structured content, errors, descriptions);
+* :class:`BulkServer`: a server listing thousands of tools (paged), maybe slowly;
+* :class:`AsyncHeartbeat` / :class:`Heartbeat`: how long the event loop (the caller's,
+  or mbxai's background loop for sync code) went without running during a block.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import select
 import signal
@@ -18,16 +25,35 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import anyio
 from pydantic import BaseModel
 
 from mbxai import MCPServer
+from mbxai._concurrency import run_coroutine_blocking
 from mbxai.mcp_server import request_headers
 
-__all__ = ["ROOT", "ChildServer", "demo_server"]
+__all__ = [
+    "ROOT",
+    "AsyncHeartbeat",
+    "BulkServer",
+    "ChildServer",
+    "Heartbeat",
+    "bulk_tools",
+    "demo_server",
+    "digest",
+    "hostile_server",
+]
+
+
+def digest(value: str | None) -> str | None:
+    """A short fingerprint of a credential: proves which one arrived without showing it."""
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()[:16]
+
 
 #: The repository root: child processes run from here so ``tests`` is importable.
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,12 +97,15 @@ def demo_server(name: str = "demo", *, token: str | None = None) -> MCPServer:
 
     @server.tool
     def whoami() -> dict[str, Any]:
-        """Which server answered, and the credentials it received."""
+        """Which server answered, and the credentials it received (as they are, and their
+        fingerprints: the client masks the credentials themselves)."""
         headers = request_headers() or {}
         return {
             "server": name,
             "authorization": headers.get("authorization"),
             "x_client": headers.get("x-client"),
+            "authorization_digest": digest(headers.get("authorization")),
+            "x_client_digest": digest(headers.get("x-client")),
         }
 
     @server.tool
@@ -91,6 +120,163 @@ def demo_server(name: str = "demo", *, token: str | None = None) -> MCPServer:
         return "rested"
 
     return server
+
+
+def hostile_server(token: str) -> MCPServer:
+    """A server that sends the credentials it gets back, every way it can: the model must
+    see none of them. It knows ``token`` (its own), and also puts it in a description."""
+    server = MCPServer("hostile", token=token)
+
+    def credentials() -> tuple[str, str]:
+        headers = request_headers() or {}
+        auth = headers.get("authorization", "")
+        return auth, auth.removeprefix("Bearer ")
+
+    @server.tool
+    def leak(shape: str) -> Any:
+        """Echo the caller's credentials.
+
+        Args:
+            shape: text, bare, json-text, structured, nested-json, number or error
+        """
+        auth, bare = credentials()
+        key = (request_headers() or {}).get("x-api-key", "")
+        if shape == "text":
+            return f"your header: {auth}\nyour key: {key}"
+        if shape == "bare":
+            return f"token={bare};upper={bare.upper()}"
+        if shape == "json-text":  # text only, JSON-escaped by the server
+            return json.dumps({"auth": auth, "bare": bare, "key": key})
+        if shape == "structured":  # structuredContent (and its JSON text twin)
+            return {"auth": auth, "nested": [{"bare": bare}], bare: "as a key", "key": key}
+        if shape == "nested-json":  # JSON inside a JSON string
+            return {"inner": json.dumps({"auth": auth})}
+        if shape == "error":
+            raise RuntimeError(f"rejected {auth!r} and {bare!r}")
+        return shape
+
+    server.register_tool(
+        "described",
+        f"A tool whose description carries the token {token} (and its schema too).",
+        lambda note: note,
+        {
+            "type": "object",
+            "properties": {"note": {"type": "string", "description": f"pass {token}"}},
+            "required": ["note"],
+        },
+    )
+    return server
+
+
+def bulk_tools(count: int, prefix: str = "tool", start: int = 0) -> list[Any]:
+    """``count`` MCP tool definitions ``<prefix>_<n>``, each with a small schema of its own."""
+    from mcp.types import Tool as WireTool
+
+    return [
+        WireTool(
+            name=f"{prefix}_{n}",
+            description=f"Tool number {n}.",
+            input_schema={
+                "type": "object",
+                "properties": {"x": {"type": "integer", "description": f"x of {n}"}},
+                "required": ["x"],
+            },
+        )
+        for n in range(start, start + count)
+    ]
+
+
+class BulkServer(MCPServer):
+    """An MCP server listing prebuilt tool definitions, ``page_size`` per page, after
+    ``list_delay`` seconds; a call answers ``<tool>: <arguments>``. :meth:`set_tools`
+    changes the list and tells the connected clients."""
+
+    def __init__(
+        self, tools: Iterable[Any] = (), *, page_size: int = 250, list_delay: float = 0.0
+    ) -> None:
+        super().__init__("bulk")
+        self.bulk = list(tools)
+        self.page_size = page_size
+        self.list_delay = list_delay
+        self.list_requests = 0
+
+    def set_tools(self, tools: Iterable[Any]) -> None:
+        self.bulk = list(tools)
+        self._announce_tools()
+
+    async def _on_list_tools(self, ctx: Any, params: Any) -> Any:
+        from mcp.types import ListToolsResult
+
+        self._remember(ctx)
+        self.list_requests += 1
+        if self.list_delay:
+            await asyncio.sleep(self.list_delay)
+        tools = self.bulk
+        start = int(params.cursor) if params is not None and params.cursor else 0
+        end = start + self.page_size
+        return ListToolsResult(
+            tools=tools[start:end], next_cursor=str(end) if end < len(tools) else None
+        )
+
+    async def _on_call_tool(self, ctx: Any, params: Any) -> Any:
+        from mcp.types import CallToolResult, TextContent
+
+        self._remember(ctx)
+        text = f"{params.name}: {json.dumps(params.arguments or {})}"
+        return CallToolResult(content=[TextContent(text=text)])
+
+
+class AsyncHeartbeat:
+    """The longest time the running event loop went without running a task, during the
+    block: a task sleeping 5 ms at a time measures the gaps between its wake-ups."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._tg: Any = None
+
+    async def _beat(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await anyio.sleep(0.005)
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - last - 0.005)
+            last = now
+
+    async def __aenter__(self) -> AsyncHeartbeat:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._beat)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._tg.cancel_scope.cancel()
+        await self._tg.__aexit__(None, None, None)
+
+
+class Heartbeat:
+    """Sync twin of :class:`AsyncHeartbeat`: the longest time mbxai's background event
+    loop (where the sync client's MCP sessions run) took to run a task sent to it."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            run_coroutine_blocking(anyio.sleep, 0)
+            self.longest = max(self.longest, time.perf_counter() - started)
+            self._stop.wait(0.005)
+
+    def __enter__(self) -> Heartbeat:
+        run_coroutine_blocking(anyio.sleep, 0)  # the loop is up before measuring
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
 
 class ChildServer:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -26,6 +27,8 @@ from mbxai import (
     OpenRouterClient,
 )
 from mbxai._mcp import (
+    Masker,
+    ToolSelection,
     describe_error,
     format_call_result,
     model_tool_name,
@@ -237,6 +240,10 @@ def test_credentials_never_show() -> None:
         (("s", "http://h"), {"timeout": -1}, "timeout"),
         (("s", ""), {}, "command is empty"),
         (("s", "http://h"), {"headers": {"X": 1}}, "must be strings"),
+        (("s", "http://h"), {"headers": {"X": "a\nb"}}, "line break"),
+        (("s", "http://h"), {"token": "a\r\nX-Evil: 1"}, "line break"),
+        (("s", "http://h"), {"allow": "x*"}, "allow must be a list"),
+        (("s", "http://h"), {"max_tools": -1}, "max_tools must be an int >= 1"),
     ],
 )
 def test_bad_registrations_name_the_problem(
@@ -306,3 +313,65 @@ def test_errors_are_described_from_their_innermost_cause() -> None:
     group = ExceptionGroup("outer", [ExceptionGroup("inner", [ConnectionError("refused")])])
     assert describe_error(group) == "ConnectionError: refused"
     assert describe_error(TimeoutError()) == "timed out"
+
+
+# -- credentials masked, tools chosen ----------------------------------------------------------
+
+
+def test_credentials_are_masked_in_every_shape() -> None:
+    token = 'a"b\\c\nd-7f3a9c'  # quote, backslash, line break (never sent: no valid header)
+    mask = server_spec("s", "http://h", token="t" * 8).mask  # what register_mcp_server makes
+    assert mask.text("tttttttt and Bearer tttttttt") == "[hidden] and [hidden]"
+    mask = Masker([f"Bearer {token}", token])
+    assert mask.text(f"x {token} y") == "x [hidden] y"
+    assert mask.text(f"Bearer {token}") == "[hidden]"
+    assert mask.text(json.dumps({"t": token})) == '{"t": "[hidden]"}'
+    assert mask.text(json.dumps({"t": token}, ensure_ascii=False)) == '{"t": "[hidden]"}'
+    assert mask.text(json.dumps(json.dumps({"t": token}))) == '"{\\"t\\": \\"[hidden]\\"}"'
+    assert mask.text(repr(token)) == "'[hidden]'"
+    assert mask.text(token.upper()) == "[hidden]"
+    assert mask.text(quote(token, safe="")) == "[hidden]"
+    assert mask.text("nothing to hide") == "nothing to hide"
+    assert Masker(["abc"]).text("abc") == "abc"  # too short to be worth masking
+
+
+def test_call_results_are_masked_before_they_are_encoded() -> None:
+    token = 'q"t\\-5be1d7'
+    result = {
+        "content": [
+            {"type": "text", "text": f"t={token}"},
+            {"type": "resource_link", "uri": f"https://h/?t={quote(token)}", "name": token},
+            {"type": "resource", "resource": {"uri": "file:///a", "text": f"see {token}"}},
+        ],
+        "structuredContent": {token: [token, {"k": f"Bearer {token}"}], "n": 98765432},
+    }
+    text, is_error = format_call_result(result, Masker([token, "98765432"]))
+    assert not is_error
+    first, *rest = text.split("\n")
+    assert json.loads(first) == {
+        "[hidden]": ["[hidden]", {"k": "Bearer [hidden]"}],
+        "n": "[hidden]",
+    }
+    assert rest == [
+        "[resource link: [hidden] <https://h/?t=[hidden]>]",
+        "[resource file:///a]",
+        "see [hidden]",
+    ]
+    error = {"content": [{"type": "text", "text": f"denied: {token!r}"}], "isError": True}
+    assert format_call_result(error, Masker([token])) == ("denied: '[hidden]'", True)
+
+
+def test_tool_filters_match_whole_names() -> None:
+    class Tool:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    chosen = ToolSelection.checked("s", allow=["get", "list_*"], deny=["list_secrets"])
+    names = ["get", "get_all", "list_users", "list_secrets", "delete"]
+    assert [n for n in names if chosen.accepts(Tool(n))] == ["get", "list_users"]
+    nothing = ToolSelection.checked("s", allow=[])
+    assert not nothing.accepts(Tool("get"))
+    picky = ToolSelection.checked("s", tool_filter=lambda tool: tool.name.startswith("d"))
+    assert [n for n in names if picky.accepts(Tool(n))] == ["delete"]
+    assert ToolSelection.checked("s").max_tools == 128
+    assert ToolSelection.checked("s", max_tools=None).max_tools is None

@@ -4,10 +4,13 @@ Shared by the MCP client (``mbxai._async.mcp`` and its generated sync twin), the
 owner in ``mbxai._mcp_compat`` and the server in ``mbxai.mcp_server``:
 
 * :class:`ServerSpec` and :func:`server_spec`: what ``register_mcp_server`` was given,
-  checked once (name, transport, URL normalisation, headers and token);
+  checked once (name, transport, URL normalisation, headers and token, which tools to
+  take: :class:`ToolSelection`);
+* :class:`Masker`: a server's credentials hidden in whatever it sends back;
+* :class:`Budget`: the time registering (or re-registering) a server's tools may take;
 * :func:`model_tool_name`: the name a server's tool gets in the tool registry (bare,
   namespaced ``server__tool`` on a collision, always valid for the model);
-* :func:`format_call_result`: a ``CallToolResult`` as text for the model;
+* :func:`format_call_result`: a ``CallToolResult`` as text for the model, credentials masked;
 * :func:`tool_result_payload`: a Python return value as MCP text + ``structuredContent``;
 * the MCP errors, under :class:`mbxai.MBXAIError`.
 
@@ -19,11 +22,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import importlib.util
 import json
 import re
 import shlex
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -33,14 +38,21 @@ from pydantic import BaseModel, SecretStr
 
 from ._errors import ConfigurationError, MBXAIError
 from ._logging import register_secret
+from ._masking import MASK, Masker
 
 __all__ = [
+    "DEFAULT_MAX_TOOLS",
     "DEFAULT_TIMEOUT",
+    "MASK",
+    "Budget",
     "MCPConnectionError",
     "MCPServerError",
     "MCPServerInfo",
+    "MCPTooManyToolsError",
     "MCPToolError",
+    "Masker",
     "ServerSpec",
+    "ToolSelection",
     "TransportKind",
     "describe_error",
     "format_call_result",
@@ -52,8 +64,25 @@ __all__ = [
 
 TransportKind = Literal["http", "sse", "stdio"]
 
-#: Seconds allowed for connecting (handshake and tool listing included) and for each call.
+#: Seconds allowed for registering (handshake, tool listing and building the tools
+#: included) and for each call.
 DEFAULT_TIMEOUT: Final = 30.0
+#: Tools taken from one server unless ``max_tools=`` says otherwise. Every registered
+#: schema is sent with every request, and OpenAI accepts at most 128 functions per request.
+DEFAULT_MAX_TOOLS: Final = 128
+#: Headers whose values are no credentials: everything else given in ``headers=`` is masked.
+_PLAIN_HEADERS: Final = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "content-type",
+        "mcp-protocol-version",
+        "user-agent",
+    }
+)
+_BAD_HEADER_CHARS: Final = re.compile(r"[\r\n\x00]")
 
 _SERVER_NAME: Final = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
 _TOOL_CHARS: Final = re.compile(r"[^A-Za-z0-9_-]")
@@ -92,6 +121,30 @@ class MCPToolError(MCPServerError):
     """
 
 
+class MCPTooManyToolsError(MCPServerError, ConfigurationError):
+    """A server offers more tools than ``max_tools=`` (after ``allow=``/``deny=``/
+    ``tool_filter=``), raised by ``register_mcp_server``; nothing is left registered.
+
+    Attributes:
+        server: The server's name.
+        count: How many of its tools passed the filters (at least this many, when the
+            server's listing was too long to read to its end).
+        max_tools: The cap.
+    """
+
+    def __init__(self, server: str, count: int, max_tools: int, *, cut: bool = False) -> None:
+        self.server = server
+        self.count = count
+        self.max_tools = max_tools
+        many = f"at least {count}" if cut else str(count)
+        super().__init__(
+            f"MCP server {server!r} offers {many} tools (after allow=/deny=/tool_filter=), "
+            f"more than max_tools={max_tools}: pick the ones the model needs with allow=, "
+            "deny= or tool_filter=, or raise max_tools= (every registered schema is sent "
+            "with every request)"
+        )
+
+
 def require_sdk() -> None:
     """Raise :class:`ConfigurationError` with the install hint when ``mcp`` is missing."""
     if importlib.util.find_spec("mcp") is None:
@@ -106,7 +159,8 @@ class ServerSpec:
     """One MCP server to connect to, checked and normalised.
 
     ``headers`` (the token included, as ``Authorization: Bearer ...``) are sent to this
-    server only and never appear in the repr, logs or errors.
+    server only and never appear in the repr, logs or errors; ``mask`` hides them in what
+    the server sends back. ``selection`` says which of its tools to register.
     """
 
     name: str
@@ -120,6 +174,8 @@ class ServerSpec:
     env: Mapping[str, str] | None = field(default=None, repr=False)
     cwd: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    selection: ToolSelection = field(default_factory=lambda: ToolSelection())
+    mask: Masker = field(default_factory=lambda: Masker(()), repr=False)
 
     def __repr__(self) -> str:
         return f"ServerSpec(name={self.name!r}, transport={self.transport!r}, where={self.where!r})"
@@ -140,23 +196,37 @@ def server_spec(
     token: str | SecretStr | None = None,
     transport: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    allow: Any = None,
+    deny: Any = None,
+    tool_filter: Any = None,
+    max_tools: Any = DEFAULT_MAX_TOOLS,
 ) -> ServerSpec:
     """Check ``register_mcp_server``'s arguments and decide how to connect.
 
     ``target`` is a URL (Streamable HTTP; SSE for ``transport="sse"`` or a path ending in
     ``/sse``; a bare base URL such as ``http://localhost:8000`` means its ``/mcp``
     endpoint), a command (a string, split like a shell would, or a list of arguments),
-    or an ``mcp.StdioServerParameters``.
+    or an ``mcp.StdioServerParameters``. ``allow``, ``deny``, ``tool_filter`` and
+    ``max_tools`` choose which of its tools to register (:class:`ToolSelection`).
     """
     if not isinstance(name, str) or not _SERVER_NAME.match(name):
         raise ConfigurationError(
             f"MCP server name {name!r} is invalid: use 1-48 letters, digits, '_' or '-' "
             "(it prefixes tool names on a collision)"
         )
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not timeout > 0
+        or timeout == float("inf")
+    ):
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
     kind = _transport_kind(name, transport)
     extra = _auth_headers(name, headers, token)
+    chosen = ToolSelection.checked(
+        name, allow=allow, deny=deny, tool_filter=tool_filter, max_tools=max_tools
+    )
+    mask = Masker(_credentials(extra))
 
     if _is_stdio_parameters(target):
         return _stdio_spec(
@@ -168,6 +238,7 @@ def server_spec(
             list(target.args),
             env=target.env,
             cwd=None if target.cwd is None else str(target.cwd),
+            selection=chosen,
         )
     if isinstance(target, str) and _looks_like_url(target) and kind != "stdio":
         url, sse = _normalise_url(name, target, kind)
@@ -177,6 +248,8 @@ def server_spec(
             timeout=float(timeout),
             url=url,
             headers=extra,
+            selection=chosen,
+            mask=mask,
         )
     if isinstance(target, str):
         if kind in ("http", "sse"):
@@ -189,7 +262,9 @@ def server_spec(
             raise ConfigurationError(
                 f"MCP server {name!r}: cannot split the command: {exc}"
             ) from None
-        return _stdio_spec(name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:])
+        return _stdio_spec(
+            name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:], selection=chosen
+        )
     if isinstance(target, Sequence) and not isinstance(target, bytes | bytearray):
         argv = list(target)
         if not all(isinstance(arg, str) for arg in argv):
@@ -200,7 +275,9 @@ def server_spec(
             raise ConfigurationError(
                 f"MCP server {name!r}: transport={transport!r} needs an http(s) URL, got a command"
             )
-        return _stdio_spec(name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:])
+        return _stdio_spec(
+            name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:], selection=chosen
+        )
     raise ConfigurationError(
         f"MCP server {name!r}: target must be a URL, a command (string or list of "
         f"arguments) or mcp.StdioServerParameters, got {type(target).__name__}"
@@ -233,11 +310,24 @@ def _auth_headers(
                 raise ConfigurationError(
                     f"MCP server {name!r}: header names and values must be strings (header {key!r})"
                 )
+            if not key or _BAD_HEADER_CHARS.search(key) or _BAD_HEADER_CHARS.search(value):
+                raise ConfigurationError(
+                    f"MCP server {name!r}: header {key!r} is empty or contains a line break or "
+                    "NUL (it would not be one HTTP header)"
+                )
             result[key] = value
     if token is not None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-        if not isinstance(secret, str) or not secret:
-            raise ConfigurationError(f"MCP server {name!r}: token must be a non-empty string")
+        if not isinstance(secret, str) or not secret.strip():
+            raise ConfigurationError(
+                f"MCP server {name!r}: token must be a non-empty string or SecretStr, "
+                f"got {type(secret).__name__}"
+            )
+        if _BAD_HEADER_CHARS.search(secret):
+            raise ConfigurationError(
+                f"MCP server {name!r}: token contains a line break or NUL (it cannot be sent "
+                "in an HTTP header)"
+            )
         if any(key.lower() == "authorization" for key in result):
             raise ConfigurationError(
                 f"MCP server {name!r}: pass either token= or an Authorization header, not both"
@@ -266,6 +356,7 @@ def _stdio_spec(
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    selection: ToolSelection,
 ) -> ServerSpec:
     if kind not in (None, "stdio"):
         raise ConfigurationError(f"MCP server {name!r}: a command is run over stdio, not {kind}")
@@ -284,6 +375,7 @@ def _stdio_spec(
         args=tuple(args),
         env=dict(env) if env is not None else None,
         cwd=cwd,
+        selection=selection,
     )
 
 
@@ -318,6 +410,139 @@ def _redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
+# -- credentials, hidden in what a server sends back -------------------------------------------
+
+
+def _credentials(headers: Mapping[str, str]) -> list[str]:
+    """What to hide from the model: every header value but the plain ones, and a bearer
+    token with and without its ``Bearer `` prefix."""
+    found: list[str] = []
+    for key, value in headers.items():
+        if key.lower() in _PLAIN_HEADERS:
+            continue
+        found.append(value)
+        scheme, _, rest = value.strip().partition(" ")
+        if rest.strip() and scheme.lower() in ("bearer", "basic", "token", "bot"):
+            found.append(rest.strip())
+    return found
+
+
+# -- which tools to take from a server -----------------------------------------------------------
+
+
+def _patterns(server: str, what: str, value: Any) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ConfigurationError(
+            f"MCP server {server!r}: {what} must be a list of tool names or fnmatch patterns "
+            f"(such as ['search', 'get_*']), got {value!r:.60} ({type(value).__name__})"
+        )
+    patterns = list(value)
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            raise ConfigurationError(
+                f"MCP server {server!r}: {what} must hold non-empty strings, got {pattern!r:.60}"
+            )
+    if not patterns:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSelection:
+    """Which of a server's tools are registered: its own tool names matched against
+    ``allow`` (fnmatch patterns; ``None``: all) and ``deny`` (which wins), then the
+    ``predicate`` (``tool_filter=``, given the ``mcp.types.Tool``), at most ``max_tools``
+    of them (``None``: no cap)."""
+
+    allow: re.Pattern[str] | None = None
+    deny: re.Pattern[str] | None = None
+    predicate: Callable[[Any], bool] | None = None
+    max_tools: int | None = DEFAULT_MAX_TOOLS
+    server: str = ""
+
+    @classmethod
+    def checked(
+        cls,
+        server: str,
+        *,
+        allow: Any = None,
+        deny: Any = None,
+        tool_filter: Any = None,
+        max_tools: Any = DEFAULT_MAX_TOOLS,
+    ) -> ToolSelection:
+        """``register_mcp_server``'s filter arguments, checked."""
+        if tool_filter is not None and not callable(tool_filter):
+            raise ConfigurationError(
+                f"MCP server {server!r}: tool_filter must be a callable taking an "
+                f"mcp.types.Tool and returning True or False, got {type(tool_filter).__name__}"
+            )
+        if max_tools is not None and (
+            isinstance(max_tools, bool) or not isinstance(max_tools, int) or max_tools < 1
+        ):
+            raise ConfigurationError(
+                f"MCP server {server!r}: max_tools must be an int >= 1 or None (no cap), "
+                f"got {max_tools!r:.60} ({type(max_tools).__name__})"
+            )
+        return cls(
+            allow=_patterns(server, "allow", allow),
+            deny=_patterns(server, "deny", deny),
+            predicate=tool_filter,
+            max_tools=max_tools,
+            server=server,
+        )
+
+    def accepts(self, tool: Any) -> bool:
+        """Whether ``tool`` (an ``mcp.types.Tool``) passes the filters (not the cap).
+
+        Raises :class:`ConfigurationError` when ``tool_filter`` raises or returns no bool.
+        """
+        name = tool.name
+        if self.deny is not None and self.deny.fullmatch(name):
+            return False
+        if self.allow is not None and not self.allow.fullmatch(name):
+            return False
+        if self.predicate is None:
+            return True
+        try:
+            verdict = self.predicate(tool)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"MCP server {self.server!r}: tool_filter raised on tool {name!r}: "
+                f"{describe_error(exc)}"
+            ) from exc
+        if not isinstance(verdict, bool):
+            raise ConfigurationError(
+                f"MCP server {self.server!r}: tool_filter must return True or False, got "
+                f"{verdict!r:.60} for tool {name!r}"
+            )
+        return verdict
+
+
+class Budget:
+    """The time left for registering a server's tools, and a flag to give up early.
+
+    Checked by the work done in a worker thread (building hundreds of tool schemas), so
+    it stops at the deadline or when its caller went away.
+    """
+
+    __slots__ = ("cancelled", "deadline", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def check(self) -> None:
+        """Raise ``TimeoutError`` past the deadline (or once cancelled)."""
+        if self.cancelled or time.monotonic() > self.deadline:
+            raise TimeoutError(f"not done within {self.seconds:g} s")
+
+
 @dataclass(frozen=True, slots=True)
 class MCPServerInfo:
     """A registered MCP server, as :attr:`MCPClient.mcp_servers` reports it.
@@ -330,6 +555,9 @@ class MCPServerInfo:
         tools: Registry name -> the server's own name of each of its tools.
         last_error: Why it is (or last was) disconnected.
         connections: Sessions established so far; more than one means it reconnected.
+        listed: How many tools the server listed last time.
+        dropped: Tools that passed the filters but were left out by ``max_tools`` after
+            the server's list grew (registration itself refuses a server over the cap).
     """
 
     name: str
@@ -339,6 +567,8 @@ class MCPServerInfo:
     tools: Mapping[str, str] = field(default_factory=dict)
     last_error: str | None = None
     connections: int = 0
+    listed: int = 0
+    dropped: int = 0
 
 
 # -- tool names -----------------------------------------------------------------------------
@@ -374,13 +604,15 @@ def _valid_name(name: str) -> str:
 # -- results, client side -------------------------------------------------------------------
 
 
-def format_call_result(result: Any) -> tuple[str, bool]:
+def format_call_result(result: Any, mask: Masker | None = None) -> tuple[str, bool]:
     """A ``CallToolResult`` as text for the model, and whether it is an error.
 
     ``structuredContent`` becomes JSON when present (its text twin is then redundant);
     otherwise the text blocks are joined. Images, audio and resources are summarised
     (kind, type, size, URI): the model gets a description, not megabytes of base64.
     An error result prefers its text, which is where servers explain the error.
+    With ``mask``, the server's credentials are hidden in every piece before it is
+    encoded or joined.
     """
     data: Mapping[str, Any]
     if isinstance(result, BaseModel):
@@ -389,16 +621,17 @@ def format_call_result(result: Any) -> tuple[str, bool]:
         data = result
     else:
         raise TypeError(f"not a CallToolResult: {type(result).__name__}")
+    hide = mask or Masker(())
     is_error = bool(data.get("isError"))
     blocks = [b for b in data.get("content") or () if isinstance(b, Mapping)]
-    texts = [str(b.get("text", "")) for b in blocks if b.get("type") == "text"]
+    texts = [hide.text(str(b.get("text", ""))) for b in blocks if b.get("type") == "text"]
     structured = data.get("structuredContent")
     parts: list[str] = []
     if structured is not None and not (is_error and texts):
-        parts.append(pydantic_core.to_json(structured).decode())
+        parts.append(pydantic_core.to_json(hide.data(structured), fallback=str).decode())
     elif texts:
         parts.append("\n".join(texts))
-    parts.extend(_summary(b) for b in blocks if b.get("type") != "text")
+    parts.extend(hide.text(_summary(b)) for b in blocks if b.get("type") != "text")
     text = "\n".join(part for part in parts if part)
     return text or "(the tool returned no content)", is_error
 

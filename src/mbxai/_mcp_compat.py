@@ -25,6 +25,7 @@ SDK itself is imported lazily, when a server is connected.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -35,14 +36,19 @@ from types import TracebackType
 from typing import Any, Final, TextIO
 
 import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import pydantic_core
 
 from ._concurrency import run_context_blocking, run_coroutine_blocking
-from ._errors import ClientClosedError, ConfigurationError
+from ._errors import ClientClosedError, ConfigurationError, MBXAIError
 from ._logging import get_logger
 from ._mcp import (
+    Budget,
     MCPConnectionError,
     MCPServerError,
     MCPToolError,
+    MCPTooManyToolsError,
     ServerSpec,
     describe_error,
     require_sdk,
@@ -51,9 +57,11 @@ from ._version import __version__
 
 __all__ = ["AsyncMCPConnection", "AsyncMCPConnections", "MCPConnection", "MCPConnections"]
 
-#: Called with a server's new tool list after a tools/list_changed notification (or a
-#: reconnection) changed it. Runs in the owner task: it must not block.
-ToolsChanged = Callable[[Sequence[Any]], None]
+#: Told a server's new tool list (selected and capped), its version and a time budget
+#: after a tools/list_changed notification (or a reconnection) changed it. Runs in a
+#: worker thread, so it may do the heavy work (building schemas), checking the budget;
+#: returns the quick step that puts the result in place, run in the owner task (or None).
+ToolsChanged = Callable[[Sequence[Any], int, Budget], Callable[[], None] | None]
 
 #: Background reconnection: first wait, doubling up to the cap, for this many attempts.
 #: After that the server is retried only when a call for it arrives.
@@ -62,7 +70,17 @@ _BACKOFF_MAX: Final = 30.0
 _BACKGROUND_ATTEMPTS: Final = 6
 #: How long a closing owner may take to leave its session politely before it is cancelled.
 _CLOSE_GRACE: Final = 5.0
-_MAX_LIST_PAGES: Final = 100
+#: Bounds on what one server's tools/list makes us read and hold: pages, tools looked at
+#: (past either the listing is cut, with a warning), the description kept of a tool and
+#: the size of its schema (a larger one is skipped: it would go into every request).
+_MAX_LIST_PAGES: Final = 1_000
+_MAX_LISTED_TOOLS: Final = 100_000
+_MAX_DESCRIPTION: Final = 8_192
+_MAX_SCHEMA_BYTES: Final = 65_536
+#: While reading a long listing, let the event loop run every this many tools.
+_CHECKPOINT_EVERY: Final = 256
+#: Seconds between two listings after tools/list_changed notifications.
+_RELIST_PAUSE: Final = 0.5
 _SSE_IDLE_TIMEOUT: Final = 300.0  # the SDK's default for event streams that may stay quiet
 
 
@@ -109,6 +127,23 @@ class _Call:
             self.scope.cancel()
 
 
+class _Listing:
+    """A server's tool list as selected for registration."""
+
+    __slots__ = ("cut", "dropped", "listed", "selected", "tools")
+
+    def __init__(
+        self, tools: list[Any], *, listed: int, selected: int, dropped: int, cut: bool
+    ) -> None:
+        self.tools = tools
+        #: Tools the server listed (up to the bounds), passing the filters, left out by the cap.
+        self.listed = listed
+        self.selected = selected
+        self.dropped = dropped
+        #: Whether the listing was longer than the bounds and read only in part.
+        self.cut = cut
+
+
 class _SessionOwner:
     """One MCP server's connection, owned by the task running :meth:`run`.
 
@@ -118,13 +153,24 @@ class _SessionOwner:
 
     def __init__(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> None:
         self.spec = spec
+        #: The server's tools selected for registration (filters and cap applied).
         self.tools: list[Any] = []
+        #: Counts every change of :attr:`tools`.
+        self.version = 0
+        #: Tools the server listed last time, and those the cap left out.
+        self.listed = 0
+        self.dropped = 0
         self.connected = False
         self.closing = False
         self.last_error: str | None = None
+        #: Why the first connection was refused for good (too many tools, a failing
+        #: tool_filter): register_mcp_server raises it as it is.
+        self.fatal: MBXAIError | None = None
         #: Sessions established so far (more than one: it reconnected).
         self.connections = 0
         self._on_tools_changed = on_tools_changed
+        self._published = 0
+        self._changed = anyio.Event()
         self._send, self._receive = anyio.create_memory_object_stream[_Call](math.inf)
         self._inflight: set[_Call] = set()
         self._wake = anyio.Event()
@@ -216,21 +262,39 @@ class _SessionOwner:
                             client_info=Implementation(name="mbxai", version=__version__),
                         )
                     )
-                    tools = await _list_tools(client)
+                    first = not self._first.is_set()
+                    try:
+                        listing = await self._list_tools(client)
+                    except MBXAIError as exc:  # ours (a failing tool_filter): final at first
+                        self.fatal = exc if first else None
+                        raise
+                    cap = spec.selection.max_tools
+                    if first and listing.dropped and cap is not None:
+                        self.fatal = MCPTooManyToolsError(
+                            spec.name, listing.selected, cap, cut=listing.cut
+                        )
+                        raise self.fatal
                     scope.deadline = math.inf
                     connected = True
-                    self._set_tools(tools)
+                    self._store(listing)
+                    if first:
+                        self._published = self.version  # the registrar mounts this list
                     self.connected = True
                     self.connections += 1
                     self.last_error = None
                     self._first.set()
-                    get_logger().info("mcp.connected", server=spec.name, tools=len(tools))
+                    get_logger().info(
+                        "mcp.connected",
+                        server=spec.name,
+                        tools=len(listing.tools),
+                        listed=listing.listed,
+                    )
                     reason = await self._serve(client, transport.ended)
                     # Leaving the session (a DELETE to the server, stopping a process) is
                     # bounded too.
                     scope.deadline = anyio.current_time() + spec.timeout
         except Exception as exc:
-            reason = describe_error(exc)
+            reason = str(self.fatal) if self.fatal is not None else describe_error(exc)
         if scope.cancelled_caught and not connected and not self.closing:
             reason = f"no answer within {spec.timeout:g} s"
         return connected, reason
@@ -251,6 +315,7 @@ class _SessionOwner:
 
             tg.start_soon(watch_end)
             tg.start_soon(self._refresh_tools, client)
+            tg.start_soon(self._publish_tools)
             async for call in self._receive:
                 if self.closing:
                     call.fail(MCPConnectionError(self.unavailable("the MCP client was closed")))
@@ -318,19 +383,102 @@ class _SessionOwner:
                 call.succeed(result)
 
     async def _refresh_tools(self, client: Any) -> None:
-        """Re-list the tools whenever the server says they changed."""
+        """Re-list the tools whenever the server says they changed (bounded by the
+        timeout; on failure the tools registered stay as they are). Notifications that
+        come while a listing runs, or within a short pause after it, make one listing:
+        a server announcing changes non-stop cannot keep the client listing."""
         while True:
             await self._refresh.wait()
             self._refresh = anyio.Event()
             try:
                 with anyio.fail_after(self.spec.timeout):
-                    tools = await _list_tools(client)
+                    listing = await self._list_tools(client)
             except Exception as exc:
+                error = "timed out" if isinstance(exc, TimeoutError) else describe_error(exc)
                 get_logger().warning(
-                    "mcp.list_tools_failed", server=self.spec.name, error=describe_error(exc)
+                    "mcp.list_tools_failed", server=self.spec.name, error=self.spec.mask.text(error)
                 )
-                continue
-            self._set_tools(tools)
+            else:
+                self._store(listing)
+            await anyio.sleep(_RELIST_PAUSE)
+
+    async def _list_tools(self, client: Any) -> _Listing:
+        """The server's tools, page by page, through the filters and the cap.
+
+        Only what is kept is held: the selected tools (those registered now first, so a
+        growing list does not push them out), at most ``max_tools`` of them; the rest is
+        only counted. A tool listed twice counts once; one with an oversized schema is
+        skipped; long descriptions are clipped. The loop runs every few hundred tools.
+        """
+        spec = self.spec
+        selection = spec.selection
+        cap = selection.max_tools
+        registered = {tool.name for tool in self.tools}
+        seen: set[str] = set()
+        kept: list[tuple[int, Any]] = []  # (position, tool) of tools registered now
+        new: list[tuple[int, Any]] = []
+        listed = selected = 0
+        cut = False
+        cursor: str | None = None
+        for _ in range(_MAX_LIST_PAGES):  # a server paging forever cannot hang the connection
+            page = await client.list_tools(cursor=cursor)
+            for tool in page.tools:
+                if listed >= _MAX_LISTED_TOOLS:
+                    cut = True
+                    break
+                listed += 1
+                if listed % _CHECKPOINT_EVERY == 0:
+                    await anyio.lowlevel.checkpoint()
+                if tool.name in seen or not selection.accepts(tool):
+                    continue
+                seen.add(tool.name)
+                if tool.name in registered:
+                    bounded = self._bounded(tool)
+                    if bounded is not None:
+                        selected += 1
+                        kept.append((listed, bounded))
+                elif cap is None or len(new) < cap:
+                    bounded = self._bounded(tool)
+                    if bounded is not None:
+                        selected += 1
+                        new.append((listed, bounded))
+                else:
+                    selected += 1  # beyond the cap: counted, not held
+            cursor = page.next_cursor
+            if cut or cursor is None:
+                break
+        else:
+            cut = True
+        if cut:
+            get_logger().warning(
+                "mcp.tool_list_cut",
+                server=spec.name,
+                listed=listed,
+                pages=_MAX_LIST_PAGES,
+                max_tools_listed=_MAX_LISTED_TOOLS,
+            )
+        room = len(new) if cap is None else max(cap - len(kept), 0)
+        chosen = sorted(kept[: cap if cap is not None else None] + new[:room], key=_position)
+        tools = [tool for _, tool in chosen]
+        return _Listing(
+            tools, listed=listed, selected=selected, dropped=selected - len(tools), cut=cut
+        )
+
+    def _bounded(self, tool: Any) -> Any:
+        """``tool`` with its description clipped, or None when its schema is too large."""
+        size = len(pydantic_core.to_json(tool.input_schema, fallback=str))
+        if size > _MAX_SCHEMA_BYTES:
+            get_logger().warning(
+                "mcp.tool_skipped",
+                server=self.spec.name,
+                tool=tool.name,
+                error=f"its input schema has {size} bytes (at most {_MAX_SCHEMA_BYTES})",
+            )
+            return None
+        description = tool.description
+        if isinstance(description, str) and len(description) > _MAX_DESCRIPTION:
+            tool = tool.model_copy(update={"description": description[:_MAX_DESCRIPTION] + "…"})
+        return tool
 
     async def _on_message(self, message: Any) -> None:
         """The session's handler for server notifications (and transport errors)."""
@@ -341,16 +489,50 @@ class _SessionOwner:
         elif getattr(message, "method", None) == "notifications/tools/list_changed":
             self._refresh.set()
 
-    def _set_tools(self, tools: list[Any]) -> None:
-        changed = _tool_signature(tools) != _tool_signature(self.tools)
-        self.tools = tools
-        if changed and self._first.is_set():  # the first listing is read by the registrar
-            try:
-                self._on_tools_changed(tools)
-            except Exception as exc:
-                get_logger().error(
-                    "mcp.tools_changed_failed", server=self.spec.name, error=describe_error(exc)
-                )
+    def _store(self, listing: _Listing) -> None:
+        """Keep a new listing; a changed tool list gets a new version, to be published."""
+        self.listed = listing.listed
+        self.dropped = listing.dropped
+        if listing.dropped and self._first.is_set():
+            get_logger().warning(
+                "mcp.tools_dropped",
+                server=self.spec.name,
+                tools=listing.selected,
+                max_tools=self.spec.selection.max_tools,
+                dropped=listing.dropped,
+            )
+        if listing.tools != self.tools:  # pydantic models compare by value
+            self.tools = listing.tools
+            self.version += 1
+            self._changed.set()
+
+    async def _publish_tools(self) -> None:
+        """Hand every new version of the tool list to the client, in order."""
+        while True:
+            while self._published == self.version:
+                await self._changed.wait()
+                self._changed = anyio.Event()
+            self._published = self.version
+            await self._hand_over(self.tools, self.version)
+
+    async def _hand_over(self, tools: list[Any], version: int) -> None:
+        """The client's heavy work in a worker thread (the loop keeps running), bounded by
+        the timeout and stopped if the connection ends; its quick step here."""
+        budget = Budget(self.spec.timeout)
+        try:
+            apply = await anyio.to_thread.run_sync(
+                functools.partial(self._on_tools_changed, tools, version, budget),
+                abandon_on_cancel=True,
+            )
+            if apply is not None:
+                apply()
+        except Exception as exc:
+            error = "timed out" if isinstance(exc, TimeoutError) else describe_error(exc)
+            get_logger().error(
+                "mcp.tools_changed_failed", server=self.spec.name, error=self.spec.mask.text(error)
+            )
+        finally:
+            budget.cancel()  # a thread left behind by a cancellation stops at its next tool
 
     def _requeue(self, call: _Call) -> None:
         try:
@@ -556,20 +738,8 @@ def _errlog() -> TextIO:
     return sys.stderr
 
 
-async def _list_tools(client: Any) -> list[Any]:
-    tools: list[Any] = []
-    cursor: str | None = None
-    for _ in range(_MAX_LIST_PAGES):  # a server paging forever cannot hang the connection
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return tools
-
-
-def _tool_signature(tools: Sequence[Any]) -> list[Any]:
-    return [tool.model_dump(mode="json") for tool in tools]
+def _position(item: tuple[int, Any]) -> int:
+    return item[0]
 
 
 def _session_gone(exc: Any) -> bool:
@@ -603,8 +773,22 @@ class AsyncMCPConnection:
 
     @property
     def tools(self) -> list[Any]:
-        """The server's tools (``mcp.types.Tool``), as last listed."""
+        """The server's tools (``mcp.types.Tool``) selected for registration, as last
+        listed."""
         return list(self._owner.tools)
+
+    @property
+    def version(self) -> int:
+        """Counts the changes of :attr:`tools`."""
+        return self._owner.version
+
+    @property
+    def listed(self) -> int:
+        return self._owner.listed
+
+    @property
+    def dropped(self) -> int:
+        return self._owner.dropped
 
     @property
     def connected(self) -> bool:
@@ -612,7 +796,8 @@ class AsyncMCPConnection:
 
     @property
     def last_error(self) -> str | None:
-        return self._owner.last_error
+        error = self._owner.last_error
+        return None if error is None else self.spec.mask.text(error)
 
     @property
     def connections(self) -> int:
@@ -620,8 +805,15 @@ class AsyncMCPConnection:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Call a tool; its ``CallToolResult``, or :class:`MCPConnectionError` /
-        :class:`MCPToolError` within the server's timeout."""
-        return await self._owner.call(name, arguments)
+        :class:`MCPToolError` within the server's timeout (the server's credentials
+        masked in its message)."""
+        try:
+            return await self._owner.call(name, arguments)
+        except MCPServerError as exc:
+            masked = self.spec.mask.text(str(exc))
+            if masked == str(exc):
+                raise
+            raise type(exc)(masked) from None
 
     async def aclose(self) -> None:
         """Disconnect this server (its owner task leaves the session and ends)."""
@@ -692,9 +884,11 @@ class AsyncMCPConnections:
         if not connected:
             self._detach(owner)
             await owner.aclose()
+            if owner.fatal is not None:
+                raise owner.fatal
+            why = spec.mask.text(owner.last_error or "no answer in time")
             raise MCPConnectionError(
-                f"could not connect to MCP server {spec.name!r} ({spec.where}): "
-                f"{owner.last_error or 'no answer in time'}"
+                f"could not connect to MCP server {spec.name!r} ({spec.where}): {why}"
             )
         return AsyncMCPConnection(owner, self._detach)
 
@@ -729,6 +923,18 @@ class MCPConnection:
     @property
     def tools(self) -> list[Any]:
         return self._inner.tools
+
+    @property
+    def version(self) -> int:
+        return self._inner.version
+
+    @property
+    def listed(self) -> int:
+        return self._inner.listed
+
+    @property
+    def dropped(self) -> int:
+        return self._inner.dropped
 
     @property
     def connected(self) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hmac
-import json
 import socket
 import threading
 import time
@@ -25,6 +24,8 @@ from typing import Any, Final, Literal, TypeVar, overload
 
 from pydantic import SecretStr
 
+from . import _json
+from ._checks import check_int, check_number, check_str
 from ._concurrency import async_call_tool
 from ._errors import ConfigurationError
 from ._logging import get_logger, register_secret
@@ -72,11 +73,16 @@ class MCPServer:
         instructions: str | None = None,
         token: str | SecretStr | None = None,
     ) -> None:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"MCPServer name must be a non-empty string, got {name!r}")
+        check_str("MCPServer version", version)
+        check_str("MCPServer instructions", instructions, none=True)
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-        if secret is not None and (not isinstance(secret, str) or not secret):
-            raise ConfigurationError("MCPServer token must be a non-empty string")
+        if secret is not None and (not isinstance(secret, str) or not secret.strip()):
+            raise ConfigurationError(
+                f"MCPServer token must be a non-empty string or SecretStr, got "
+                f"{type(secret).__name__}"
+            )
         register_secret(secret)
         self.name = name
         self.version = version
@@ -178,6 +184,7 @@ class MCPServer:
         construction.
         """
         path = _endpoint(path, transport)
+        check_str("host", host, empty=False)
         if transport == "sse":
             app = self._sse_app(path, host)
         else:
@@ -197,6 +204,7 @@ class MCPServer:
         :class:`RunningMCPServer`, which stops the server on ``stop()`` or at the end of a
         ``with`` block. ``path`` and ``transport`` are as for :meth:`http_app`."""
         path = _endpoint(path, transport)
+        _check_address(host, port)
         return RunningMCPServer(
             lambda: self.http_app(path=path, host=host, transport=transport), host, port, path
         )
@@ -210,6 +218,7 @@ class MCPServer:
         transport: HTTPTransport = "http",
     ) -> None:
         """Serve HTTP in this thread until interrupted (uvicorn)."""
+        _check_address(host, port)
         import uvicorn
 
         app = self.http_app(path=path, host=host, transport=transport)
@@ -302,7 +311,7 @@ class MCPServer:
             return CallToolResult(content=[TextContent(text=text)], is_error=True)
 
         try:
-            kwargs = tool.validate_arguments(json.dumps(params.arguments or {}))
+            kwargs = tool.validate_arguments(_json.dumps(params.arguments or {}))
         except ValueError as exc:
             return error(str(exc))
         reset = _headers.set(_headers_of(ctx))
@@ -364,6 +373,13 @@ class MCPServer:
     def _forget(self, key: str) -> None:
         with self._sessions_lock:
             self._sessions.pop(key, None)
+
+
+def _check_address(host: Any, port: Any) -> None:
+    check_str("host", host, empty=False)
+    check_int("port", port, minimum=0)
+    if port > 65535:
+        raise ConfigurationError(f"port must be an int from 0 to 65535, got {port!r}")
 
 
 def _endpoint(path: str | None, transport: str) -> str:
@@ -499,6 +515,7 @@ class RunningMCPServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving (open sessions are closed) and wait for the thread to end."""
+        check_number("timeout", timeout, positive=True)
         server = self._server
         if server is not None:
             server.should_exit = True

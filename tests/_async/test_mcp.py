@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,17 +25,31 @@ from mbxai import (
     AsyncOpenRouterClient,
     ConfigurationError,
     MCPConnectionError,
+    MCPServer,
 )
-from mbxai._concurrency import async_sleep
+from mbxai._concurrency import async_call_blocking, async_sleep
+from mbxai._mcp import MCPTooManyToolsError
 from mbxai.mcp_server import RunningMCPServer
 from mbxai.testing import FakeModel, Reply, call
-from tests._mcp_servers import ROOT, ChildServer, demo_server
+from tests._mcp_servers import (
+    ROOT,
+    BulkServer,
+    ChildServer,
+    bulk_tools,
+    demo_server,
+    digest,
+    hostile_server,
+)
 
 pytestmark = pytest.mark.anyio
 mcp = pytest.importorskip("mcp")
 
 ALPHA = "alpha-token-7f3a9c-do-not-leak"
 BETA = "beta-token-51d0e2-do-not-leak"
+#: A token a naive substring search after JSON encoding would miss: it has a quote and
+#: a backslash, which JSON escapes.
+TRICKY = 'tok"en\\with-quote-7f3a9c'
+API_KEY = "key-9d8e7f-secret"
 ASK = [{"role": "user", "content": "Use the tools."}]
 
 
@@ -68,12 +84,29 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"this did not happen: {what}")
 
 
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON-like value (keys included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key)
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:  # a zombie (ended, not reaped yet: an orphan in a container) is not alive
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 # -- connecting and calling ---------------------------------------------------------------
@@ -182,12 +215,69 @@ async def test_headers_and_tokens_reach_only_their_own_server() -> None:
             shown = repr(client) + repr(client.mcp_servers)
             await client.chat(ASK)
 
+    # Each server got its own credentials (their fingerprints say so), and the model saw
+    # none of them, though the servers echoed them: credentials are masked in results.
     assert [json.loads(result) for result in tool_results(fake)] == [
-        {"server": "alpha", "authorization": f"Bearer {ALPHA}", "x_client": "for-alpha"},
-        {"server": "beta", "authorization": f"Bearer {BETA}", "x_client": None},
+        {
+            "server": "alpha",
+            "authorization": "[hidden]",
+            "x_client": "[hidden]",
+            "authorization_digest": digest(f"Bearer {ALPHA}"),
+            "x_client_digest": digest("for-alpha"),
+        },
+        {
+            "server": "beta",
+            "authorization": "[hidden]",
+            "x_client": None,
+            "authorization_digest": digest(f"Bearer {BETA}"),
+            "x_client_digest": None,
+        },
     ]
     assert ALPHA not in shown
     assert BETA not in shown
+
+
+async def test_a_servers_credentials_never_reach_the_model() -> None:
+    shapes = ["text", "bare", "json-text", "structured", "nested-json", "error"]
+    fake = FakeModel(
+        [
+            Reply(tool_calls=[call("leak", shape=shape) for shape in shapes]),
+            Reply(tool_calls=[call("described", note="hi")]),
+            "Done.",
+        ]
+    )
+    with hostile_server(TRICKY).serve_http() as running:
+        async with make(fake) as client:
+            await client.register_mcp_server(
+                "hostile", running.url, token=TRICKY, headers={"X-Api-Key": API_KEY}, timeout=10
+            )
+            await client.chat(ASK)
+
+    text, bare, json_text, structured, nested, error = tool_results(fake, 1)
+    assert text == "your header: [hidden]\nyour key: [hidden]"
+    assert bare == "token=[hidden];upper=[hidden]"
+    assert json.loads(json_text) == {"auth": "[hidden]", "bare": "[hidden]", "key": "[hidden]"}
+    assert json.loads(structured) == {
+        "auth": "[hidden]",
+        "nested": [{"bare": "[hidden]"}],
+        "[hidden]": "as a key",
+        "key": "[hidden]",
+    }
+    assert json.loads(json.loads(nested)["inner"]) == {"auth": "[hidden]"}
+    assert error.startswith("Error: tool 'leak' raised MCPToolError: RuntimeError: rejected")
+    assert error.count("[hidden]") == 2
+    offered = {t["function"]["name"]: t["function"] for t in fake.requests[0].json["tools"]}
+    assert "[hidden]" in offered["described"]["description"]
+    assert offered["described"]["parameters"]["properties"]["note"]["description"] == (
+        "pass [hidden]"
+    )
+    # Nothing the model was sent holds a credential, in any shape: raw, JSON-escaped,
+    # repr-escaped, upper-case.
+    shapes_of = [TRICKY, json.dumps(TRICKY)[1:-1], repr(TRICKY)[1:-1], API_KEY, "7f3a9c"]
+    for request in fake.requests:
+        for sent in strings(request.json):
+            for secret in shapes_of:
+                assert secret.lower() not in sent.lower()
 
 
 async def test_the_older_sse_transport() -> None:
@@ -203,7 +293,8 @@ async def test_the_older_sse_transport() -> None:
 
     echo, who = tool_results(fake)
     assert echo == "over sse"
-    assert json.loads(who)["x_client"] == "by-sse"
+    assert json.loads(who)["x_client"] == "[hidden]"  # a header's value is a credential
+    assert json.loads(who)["x_client_digest"] == digest("by-sse")
 
 
 async def test_an_unreachable_server_fails_registration_and_leaves_nothing_behind() -> None:
@@ -231,6 +322,46 @@ async def test_registration_arguments_are_checked() -> None:
             await client.register_mcp_server("x", "http://127.0.0.1:9", transport="carrier-pigeon")
         with pytest.raises(ConfigurationError, match="timeout"):
             await client.register_mcp_server("x", "http://127.0.0.1:9", timeout=0)
+        url = "http://127.0.0.1:9"
+        wrong: list[tuple[dict[str, Any], str]] = [
+            ({"namespace": "yes"}, "namespace must be True or False"),
+            ({"namespace": 1}, "namespace must be True or False"),
+            ({"allow": "get_*"}, "allow must be a list of tool names"),
+            ({"allow": ["ok", 3]}, "allow must hold non-empty strings"),
+            ({"deny": [""]}, "deny must hold non-empty strings"),
+            ({"deny": 7}, "deny must be a list"),
+            ({"tool_filter": "search"}, "tool_filter must be a callable"),
+            ({"max_tools": 0}, "max_tools must be an int >= 1 or None"),
+            ({"max_tools": "10"}, "max_tools must be an int"),
+            ({"max_tools": True}, "max_tools must be an int"),
+            ({"token": 123}, "token must be a non-empty string"),
+            ({"token": "line\nbreak"}, "token contains a line break"),
+            ({"headers": {"X-A": "a\r\nX-Injected: 1"}}, "line break"),
+            ({"timeout": float("inf")}, "timeout"),
+        ]
+        for kwargs, message in wrong:
+            with pytest.raises(ConfigurationError, match=message):
+                await client.register_mcp_server("x", url, **kwargs)
+        assert client.mcp_servers == {}
+
+
+async def test_server_arguments_are_checked() -> None:
+    wrong: list[tuple[dict[str, Any], str]] = [
+        ({"version": 123}, "version must be a string"),
+        ({"instructions": 123}, "instructions must be a string"),
+        ({"token": 42}, "token must be a non-empty string"),
+        ({"token": ""}, "token must be a non-empty string"),
+    ]
+    for kwargs, message in wrong:
+        with pytest.raises(ConfigurationError, match=message):
+            MCPServer("s", **kwargs)
+    with pytest.raises(ConfigurationError, match="name must be a non-empty string"):
+        MCPServer(123)  # type: ignore[arg-type]
+    server = MCPServer("s", version="1.0", instructions=None)
+    with pytest.raises(ConfigurationError, match="port must be an int"):
+        server.serve_http(port="8000")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="host must be a string"):
+        server.serve_http(host=None)  # type: ignore[arg-type]
 
 
 async def test_a_name_cannot_be_registered_twice(demo: RunningMCPServer) -> None:
@@ -288,6 +419,123 @@ async def test_tools_are_listed_again_when_the_server_says_they_changed() -> Non
             await eventually(lambda: "shout" not in client.tools, "the tool was removed")
 
     assert tool_results(fake) == ["HI"]
+
+
+# -- which tools, how many ------------------------------------------------------------------
+
+
+async def test_filters_and_a_cap_choose_the_tools() -> None:
+    server = BulkServer(bulk_tools(300) + bulk_tools(5, prefix="admin"))
+    with server.serve_http() as running:
+        async with make(FakeModel()) as client:
+            # More than max_tools (128 by default): refused, with what to do about it.
+            with pytest.raises(MCPTooManyToolsError, match=r"offers 305 tools.*max_tools=128"):
+                await client.register_mcp_server("all", running.url, timeout=10)
+            assert client.mcp_servers == {}
+            assert client.tools == {}
+
+            some = await client.register_mcp_server(
+                "some", running.url, allow=["tool_1?", "admin_*"], deny=["admin_0"], timeout=10
+            )
+            sevens = await client.register_mcp_server(
+                "sevens",
+                running.url,
+                tool_filter=lambda tool: tool.name.endswith("7"),
+                namespace=True,
+                timeout=10,
+            )
+            everything = await client.register_mcp_server(
+                "everything", running.url, max_tools=None, namespace=True, timeout=10
+            )
+            with pytest.raises(ConfigurationError, match="tool_filter raised on tool 'tool_0'"):
+                await client.register_mcp_server(
+                    "broken", running.url, tool_filter=lambda tool: 1 / 0, timeout=10
+                )
+            with pytest.raises(ConfigurationError, match="tool_filter must return True or False"):
+                await client.register_mcp_server(
+                    "sloppy", running.url, tool_filter=lambda tool: None, timeout=10
+                )
+            assert set(client.mcp_servers) == {"some", "sevens", "everything"}
+
+    assert sorted(some) == sorted(
+        [f"tool_{n}" for n in range(10, 20)] + ["admin_1", "admin_2", "admin_3", "admin_4"]
+    )
+    assert sorted(sevens) == sorted(f"sevens__tool_{n}" for n in range(300) if n % 10 == 7)
+    assert len(everything) == 305
+
+
+async def test_filters_and_the_cap_apply_when_the_list_changes() -> None:
+    server = BulkServer(bulk_tools(60))
+    fake = FakeModel([Reply(tool_calls=[call("tool_1", x=1), call("new_0", x=2)]), "Both."])
+    with server.serve_http() as running:
+        async with make(fake) as client:
+            names = await client.register_mcp_server(
+                "bulk", running.url, deny=["tool_5*", "new_7"], max_tools=80, timeout=10
+            )
+            assert len(names) == 49  # tool_5 and tool_50..59 denied
+            # The list grows past the cap, the new tools first: the registered ones stay,
+            # the first new ones fill the cap, the filters still apply.
+            server.set_tools(bulk_tools(400, prefix="new") + bulk_tools(60))
+            await eventually(
+                lambda: client.mcp_servers["bulk"].listed == 460, "the new list was read"
+            )
+            await eventually(lambda: len(client.tools) == 80, "the new tools were registered")
+            info = client.mcp_servers["bulk"]
+            await client.chat(ASK)
+
+    assert set(info.tools) == set(names) | {f"new_{n}" for n in range(32) if n != 7}
+    assert info.dropped == (400 - 1 + 49) - 80
+    assert "tool_5" not in info.tools
+    assert tool_results(fake) == ['tool_1: {"x": 1}', 'new_0: {"x": 2}']
+
+
+# -- exit -------------------------------------------------------------------------------------
+
+#: A program that registers MCP servers (HTTP and stdio) with a sync MCPClient, uses them,
+#: and ends without closing the client.
+UNCLOSED = """
+import sys
+from mbxai import MCPClient, OpenRouterClient
+from mbxai.testing import FakeModel, Reply, call
+from tests._mcp_servers import demo_server
+
+running = demo_server("web").serve_http()
+fake = FakeModel([Reply(tool_calls=[call("pid"), call("web__pid")]), "ok"])
+client = MCPClient(OpenRouterClient(token="test-key", transport=fake))
+client.register_mcp_server("local", [sys.executable, "-m", "tests._mcp_servers", "stdio"])
+client.register_mcp_server("web", running.url)
+client.chat([{"role": "user", "content": "pids"}])
+child = [m["content"] for m in fake.requests[-1].messages if m["role"] == "tool"][0]
+print(child, flush=True)
+"""
+
+
+async def test_an_unclosed_sync_client_does_not_keep_the_process_alive() -> None:
+    # The sync client's sessions live on mbxai's background loop; at exit they are
+    # closed within a bound, and nothing waits for that loop's thread beyond it.
+    def run() -> tuple[str, float, int]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", UNCLOSED],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert process.stdout is not None
+        try:
+            line = process.stdout.readline()  # printed once the servers were used
+            done = time.monotonic()
+            code = process.wait(timeout=15)
+        finally:
+            process.kill()
+            process.stdout.close()
+        return line, time.monotonic() - done, code
+
+    line, exiting, code = await async_call_blocking(run)
+    child = json.loads(line)["result"]
+    assert code == 0
+    assert exiting < 6  # the bounded close at exit takes at most 5 s, usually a moment
+    await eventually(lambda: not alive(child), "the stdio server's process ended")
 
 
 # -- stdio -------------------------------------------------------------------------------
