@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -77,6 +80,62 @@ def test_parse_pairs_like_the_seed() -> None:
     assert parse_pairs("") == ({}, "")
 
 
+def test_a_value_ends_only_where_another_pair_starts() -> None:
+    # a comma alone does not end a value, free text keeps its commas
+    assert parse_pairs("note:first, then second,deadline=friday") == (
+        {"note": "first, then second", "deadline": "friday"},
+        "",
+    )
+    assert parse_pairs("Looks good, ship it") == ({}, "Looks good, ship it")
+
+
+@pytest.mark.parametrize(
+    "secret", ["a,b", "p,a:ss", "x,y=z", 'q"u,o\\te', "new\nline,", ",,,", "a, site:b"]
+)
+def test_a_secret_value_stays_whole_and_none_of_it_becomes_text(secret: str) -> None:
+    # the seed's shape: plain pairs first, the secret last (only a secret key ends it)
+    pairs, free = parse_pairs(f"username:demo,password:{secret}")
+    assert pairs == {"username": "demo", "password": secret}
+    assert free == ""
+    # a dialog option's own keys count as secrets even when they do not look like one
+    pairs, free = parse_pairs(f"pin:{secret},auth_token:t0k3n", {"pin"})
+    assert pairs == {"pin": secret, "auth_token": "t0k3n"}
+    assert free == ""
+
+
+@pytest.mark.parametrize("secret", ["a,b", 'q"u,o\\te', "new\nline", "site:x,y"])
+def test_quoted_and_json_values_hold_anything(secret: str) -> None:
+    quoted = json.dumps(secret)
+    assert parse_pairs(f"auth_token:{quoted},site:acme") == (
+        {"auth_token": secret, "site": "acme"},
+        "",
+    )
+    assert parse_pairs(json.dumps({"auth_token": secret, "port": 8080})) == (
+        {"auth_token": secret, "port": "8080"},
+        "",
+    )
+
+
+def test_a_secret_with_a_comma_reaches_the_tool_whole_and_never_the_prompt() -> None:
+    session = waiting_session("dialog_option")
+    box = SecretBox("application-key")
+    secret = "hunter2,drop:tables"
+    request = session.pending_requests[0]
+    response = HumanInLoopResponse(
+        interaction_id=request.id,
+        response_type=HumanInteractionType.DIALOG_OPTION,
+        dialog_option_id="jira_auth",
+        additional_context=f"auth_token:{secret}",
+    )
+    apply_responses(
+        session, [response], declared_secrets=set(), dialog_options=[OPTION], encrypt=box.encrypt
+    )
+    assert box.decrypt(session.secrets["auth_token"]) == secret
+    task = session.todo_list.tasks[0]  # type: ignore[union-attr]
+    assert "drop" not in (task.human_input or "")
+    assert "tables" not in session.model_dump_json()
+
+
 def test_dialog_secrets_are_encrypted_and_kept_out_of_prompts() -> None:
     session = waiting_session("dialog_option")
     box = SecretBox("application-key")
@@ -85,7 +144,7 @@ def test_dialog_secrets_are_encrypted_and_kept_out_of_prompts() -> None:
         interaction_id=request.id,
         response_type=HumanInteractionType.DIALOG_OPTION,
         dialog_option_id="jira_auth",
-        additional_context="auth_token:oauth_token_abc123,site:acme",
+        additional_context="site:acme,auth_token:oauth_token_abc123",
     )
     check_responses(session, [response])
     apply_responses(
@@ -102,10 +161,38 @@ def test_dialog_secrets_are_encrypted_and_kept_out_of_prompts() -> None:
 
 
 def test_journal_keys_hide_arguments() -> None:
-    key = journal_key("t1", "fetch", {"auth_token": "s3cret-value"})
-    assert "s3cret" not in key
-    assert key == journal_key("t1", "fetch", {"auth_token": "s3cret-value"})
-    assert key != journal_key("t2", "fetch", {"auth_token": "s3cret-value"})
+    key = journal_key("t1", "fetch", {"story": "PROJ-1"})
+    assert "PROJ" not in key
+    assert key == journal_key("t1", "fetch", {"story": "PROJ-1"})
+    assert key != journal_key("t2", "fetch", {"story": "PROJ-1"})
+    assert key != journal_key("t1", "fetch", {"story": "PROJ-2"})
+
+
+def test_duplicate_planned_ids_become_distinct_tasks_with_remapped_dependencies() -> None:
+    session = AgentSession.new("goal", Final)
+
+    def planned(pid: str, deps: list[str]) -> PlannedTask:
+        return PlannedTask(
+            id=pid,
+            title=f"task {pid}",
+            description="d",
+            dependencies=deps,
+            tools=[],
+            estimated_complexity=1,
+            human_interaction=None,
+        )
+
+    tasks = add_planned_tasks(
+        session,
+        [planned("t1", []), planned("t1", ["t1"]), planned("t2", ["t1"])],
+        tool_names=set(),
+        dialog_options=[],
+        ask_humans=False,
+    )
+    assert [t.id for t in tasks] == ["t1", "t2", "t3"]
+    assert tasks[0].dependencies == []
+    assert tasks[1].dependencies == ["t1"]  # its twin before it, never itself
+    assert tasks[2].dependencies == ["t1", "t2"]  # every task the model called t1
 
 
 @settings(max_examples=200, deadline=None)

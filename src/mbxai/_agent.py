@@ -10,12 +10,14 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any, Literal
 
 import pydantic_core
 from pydantic import BaseModel, Field, create_model
 
+from . import _json
 from ._errors import HumanResponseError
 from .agent.models import (
     AgentResponse,
@@ -39,7 +41,10 @@ __all__ = ["AgentSession", "Plan", "TaskOutcome"]
 RECORD_SCHEMA = 1
 STANDARD_DECISIONS = ("proceed", "skip", "abort")
 _SECRET_NAME = re.compile(r"(token|password|passwd|secret|api_?key|credential|auth)", re.IGNORECASE)
-_PAIR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*[:=]\s*(.*?)\s*$", re.DOTALL)
+#: ``name:`` or ``name=`` where a pair of additional_context starts.
+_KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*[:=]\s*")
+#: A comma followed by the start of another pair: the only place a value may end.
+_NEXT_PAIR = re.compile(r",(?=\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*[:=])")
 
 
 def is_secret_name(name: str) -> bool:
@@ -345,20 +350,35 @@ def add_planned_tasks(
     """Turn planned tasks into todo entries with session-unique ids; returns the new ones."""
     if session.todo_list is None:
         session.todo_list = TodoList()
-    id_map: dict[str, str] = {}
-    for item in planned:
+    # Every planned task gets its own id, even when the model repeated one; a dependency
+    # on a repeated id means all tasks of that id (those before it, for one of them).
+    ids: list[str] = []
+    by_planned: dict[str, list[int]] = {}
+    for index, item in enumerate(planned):
         session.task_counter += 1
-        id_map[item.id] = f"t{session.task_counter}"
+        ids.append(f"t{session.task_counter}")
+        by_planned.setdefault(item.id, []).append(index)
+
+    def remap(index: int, dependencies: list[str]) -> list[str]:
+        own = planned[index].id
+        out: list[str] = []
+        for dep in dependencies:
+            targets = by_planned.get(dep, [])
+            if dep == own:
+                targets = [i for i in targets if i < index]
+            out.extend(ids[i] for i in targets if i != index)
+        return list(dict.fromkeys(out))
+
     added = []
-    for item in planned:
+    for index, item in enumerate(planned):
         request = None
         if ask_humans and item.human_interaction is not None:
             request = _planned_request(item.human_interaction, dialog_options)
         task = Task(
-            id=id_map[item.id],
+            id=ids[index],
             title=item.title,
             description=item.description,
-            dependencies=[id_map[d] for d in item.dependencies if d in id_map and d != item.id],
+            dependencies=remap(index, item.dependencies),
             tools=[name for name in item.tools if name in tool_names],
             estimated_complexity=min(10, max(1, item.estimated_complexity)),
             human_interaction=request,
@@ -471,17 +491,76 @@ def check_responses(session: AgentSession, responses: list[HumanInLoopResponse])
             )
 
 
-def parse_pairs(text: str) -> tuple[dict[str, str], str]:
-    """Split ``"k1:v1,k2:v2"`` (the seed's additional_context) into pairs and free text."""
+def parse_pairs(text: str, secret_keys: Collection[str] = ()) -> tuple[dict[str, str], str]:
+    """Split the seed's ``additional_context`` (``"k1:v1,k2:v2"``) into pairs and free text.
+
+    The format (documented in docs/human-in-the-loop.md):
+
+    * a JSON object (``{"auth_token": "a,b", "site": "acme"}``) gives its pairs as they are;
+    * otherwise ``name:value`` (or ``name=value``) pairs separated by commas. A value ends
+      only at a comma that starts another pair (``,name:``), so it may hold commas. The
+      value of a secret (a name in ``secret_keys`` or one that looks like a credential)
+      ends only where another *secret* pair starts, so a password such as ``a,b:c`` stays
+      whole and no part of it becomes text for the model; put plain pairs before the
+      secrets. A value may also be a JSON string (``password:"a,b,\\"c"``);
+    * text outside any pair is free text for the task.
+    """
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = _json.loads(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return {
+                str(k): v if isinstance(v, str) else _json.dumps(v)
+                for k, v in data.items()
+                if v is not None
+            }, ""
+
+    def secret(name: str) -> bool:
+        return name in secret_keys or is_secret_name(name)
+
+    def end_of(start: int, only_secrets: bool) -> int:
+        for match in _NEXT_PAIR.finditer(text, start):
+            if not only_secrets or secret(match.group(1)):
+                return match.start()
+        return len(text)
+
     pairs: dict[str, str] = {}
-    free = []
-    for part in text.split(","):
-        match = _PAIR.match(part)
-        if match and match.group(2):
-            pairs[match.group(1)] = match.group(2)
-        elif part.strip():
-            free.append(part.strip())
+    free: list[str] = []
+    pos = 0
+    while pos < len(text):
+        key = _KEY.match(text, pos)
+        if key is None:
+            end = end_of(pos, only_secrets=False)
+            if chunk := text[pos:end].strip():
+                free.append(chunk)
+            pos = end + 1
+            continue
+        name, start = key.group(1), key.end()
+        if text.startswith('"', start):
+            quoted = _quoted(text, start)
+            if quoted is not None:
+                pairs[name], pos = quoted
+                continue
+        end = end_of(start, only_secrets=secret(name))
+        if value := text[start:end].strip():
+            pairs[name] = value
+        pos = end + 1
     return pairs, ", ".join(free)
+
+
+def _quoted(text: str, start: int) -> tuple[str, int] | None:
+    """A JSON string value at ``start`` and the position after its comma, if it is one."""
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    rest = text[end:].lstrip()
+    if not isinstance(value, str) or not (rest == "" or rest.startswith(",")):
+        return None
+    return value, len(text) - len(rest) + 1
 
 
 def secret_names(dialog_options: list[DialogOption], declared: set[str]) -> set[str]:
@@ -512,7 +591,7 @@ def apply_responses(
             dialog_option_id=response.dialog_option_id,
         )
         note = ""
-        pairs, free = parse_pairs(response.additional_context)
+        pairs, free = parse_pairs(response.additional_context, secret_keys)
         plain = {k: v for k, v in pairs.items() if not (k in secret_keys or is_secret_name(k))}
         for key, value in pairs.items():
             if key not in plain:
@@ -552,11 +631,41 @@ def apply_responses(
                 task.status = TaskStatus.PENDING
         session.human_log.append(entry)
     del session.human_log[:-MAX_HUMAN_LOG]
-    session.pending_requests = list(pending.values())
+    # An aborted run asks nothing more now; a retry of it asks again (the requests stay
+    # on their tasks).
+    session.pending_requests = [] if session.state == AgentState.FAILED else list(pending.values())
+
+
+def progress_fingerprint(session: AgentSession) -> str:
+    """What a step of the run loop must change: if two iterations see the same fingerprint,
+    the loop is making no progress."""
+    tasks = session.todo_list.tasks if session.todo_list else None
+    return _json.dumps(
+        [
+            session.state.value,
+            session.iterations,
+            sorted(session.secrets),
+            [r.id for r in session.pending_requests],
+            session.final_response is None,
+            None
+            if tasks is None
+            else [
+                [
+                    t.id,
+                    t.status.value,
+                    t.dependencies,
+                    t.human_interaction.id if t.human_interaction else None,
+                    t.human_input,
+                ]
+                for t in tasks
+            ],
+        ]
+    )
 
 
 def journal_key(task_id: str | None, tool: str, arguments: dict[str, Any]) -> str:
-    """A digest of one tool call; arguments (which may hold secrets) are not stored."""
+    """A digest of one tool call. The caller leaves injected values (secrets) out of
+    ``arguments``: an unkeyed digest of a short secret can be reversed by trying them all."""
     canonical = json.dumps(pydantic_core.to_jsonable_python(arguments), sort_keys=True, default=str)
     return hashlib.sha256(f"{task_id}\0{tool}\0{canonical}".encode()).hexdigest()
 

@@ -31,13 +31,15 @@ never triggers the switch: it cannot be told apart from an ignored ``tools``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import pydantic_core
+from pydantic import ValidationError
 
+from . import _json
 from ._schema import ResponseFormat, SchemaFormat
 from ._structured import (
     NO_OPTIONS,
@@ -214,7 +216,10 @@ class ConstrainedProtocol:
             return completion
         choice = completion.choices[0]
         content = choice.message.content or ""
-        value = load_lenient(content) if content.strip() else None
+        try:
+            value = load_lenient(content) if content.strip() else None
+        except ValidationError:  # nested too deeply: kept as text, like any unusable reply
+            value = None
         calls = self._calls(value, call_prefix)
         if calls:
             message = choice.message.model_copy(update={"content": None, "tool_calls": calls})
@@ -222,11 +227,8 @@ class ConstrainedProtocol:
         else:
             if isinstance(value, Mapping) and ANSWER in value:
                 answer = value[ANSWER]
-                content = (
-                    answer
-                    if isinstance(answer, str)
-                    else pydantic_core.to_json(answer, fallback=str).decode()
-                )
+                with contextlib.suppress(ValueError):  # too deep to encode: the raw reply
+                    content = answer if isinstance(answer, str) else _json.dumps(answer)
             message = choice.message.model_copy(update={"content": content, "tool_calls": None})
             reason = choice.finish_reason or "stop"
         first = choice.model_copy(update={"message": message, "finish_reason": reason})
@@ -243,11 +245,10 @@ class ConstrainedProtocol:
             if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
                 continue
             arguments = item.get("arguments", {})
-            text = (
-                arguments
-                if isinstance(arguments, str)
-                else pydantic_core.to_json(arguments, fallback=str).decode()
-            )
+            try:
+                text = arguments if isinstance(arguments, str) else _json.dumps(arguments)
+            except ValueError:
+                text = "<arguments nested too deeply>"  # not JSON: the model is told so
             calls.append(
                 ToolCall(
                     id=f"{prefix}_{len(calls)}",
@@ -326,8 +327,8 @@ def repeats_a_call(transcript: Sequence[Any]) -> bool:
 
 def _canonical(arguments: str) -> str:
     try:
-        return json.dumps(json.loads(arguments), sort_keys=True)
-    except ValueError:
+        return json.dumps(_json.loads(arguments), sort_keys=True)
+    except (ValueError, RecursionError):
         return arguments
 
 
@@ -341,7 +342,7 @@ def _text(content: Any) -> str:
 
 def _json_or_text(raw: str) -> Any:
     try:
-        return json.loads(raw)
+        return _json.loads(raw)
     except ValueError:
         return raw
 

@@ -73,12 +73,22 @@ class SecretBox:
         register_secret(value)
         return str(self._cipher().encrypt(value.encode()).decode())
 
+    def can_decrypt(self, token: str) -> bool:
+        """Whether ``token`` was encrypted with this key (without keeping the value)."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            self._cipher().decrypt(token.encode())
+        except (InvalidToken, TypeError, ValueError, AttributeError):
+            return False
+        return True
+
     def decrypt(self, token: str) -> str:
         from cryptography.fernet import InvalidToken
 
         try:
             value = str(self._cipher().decrypt(token.encode()).decode())
-        except InvalidToken:
+        except (InvalidToken, TypeError, ValueError, AttributeError):
             raise ConfigurationError(
                 "a stored secret cannot be decrypted with this secret_key "
                 "(a different key, or a per-process key from another process)"

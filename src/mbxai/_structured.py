@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, TypeVar, get_args
 
 import pydantic_core
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from . import _json
 from ._errors import ConfigurationError, OpenRouterAPIError
 from ._schema import SchemaFormat, extract_json
 from ._types import ChatCompletion, ChatCompletionMessage
@@ -203,15 +204,36 @@ def load_lenient(content: str) -> Any:
 
     Valid JSON is returned as is; anything else goes through ``json_repair`` (which finds
     the JSON inside text and closes what was cut off). A reply without any JSON gives
-    ``""``, which then fails validation like any other wrong value.
+    ``""``, which then fails validation like any other wrong value. JSON nested deeper
+    than a parser should follow raises pydantic's ``ValidationError`` (``json_invalid``),
+    so it is fed back to the model like any other invalid reply.
     """
     import json_repair
 
     text = content.strip()
     try:
-        return json.loads(text)
-    except ValueError:
+        return _json.loads(text)
+    except ValueError as exc:
+        if "recursion" in str(exc):
+            raise _too_deep(text) from None
+    try:
         return json_repair.repair_json(text, return_objects=True)
+    except RecursionError:
+        raise _too_deep(text) from None
+
+
+def _too_deep(text: str) -> ValidationError:
+    return ValidationError.from_exception_data(
+        "reply",
+        [
+            {
+                "type": "json_invalid",
+                "loc": (),
+                "input": text[:100],
+                "ctx": {"error": "the JSON is nested too deeply"},
+            }
+        ],
+    )
 
 
 # -- prompt text ----------------------------------------------------------------------------------
@@ -531,4 +553,8 @@ class Strategy:
             return model.model_validate_json(extract_json(content))
         value = load_lenient(content)
         # Through JSON again, so every mode validates with the same (JSON-mode) rules.
-        return model.model_validate_json(pydantic_core.to_json(value))
+        try:
+            encoded = pydantic_core.to_json(value)
+        except (ValueError, RecursionError):  # repaired into something nested too deeply
+            raise _too_deep(content) from None
+        return model.model_validate_json(encoded)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import json
 import re
 import types
 import typing
@@ -26,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import docstring_parser
-import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema
 
+from . import _json
 from ._errors import ConfigurationError, ToolLoopLimitError
+from ._masking import Masker
 from ._schema import strict_schema, validation_feedback
 from ._types import (
     ChatCompletion,
@@ -43,21 +43,26 @@ from ._types import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_RESULT_CHARS",
+    "MAX_CALLS_PER_ROUND",
+    "DeferredContext",
     "DeltaAccumulator",
     "PreparedCall",
     "Tool",
     "ToolLoop",
     "ToolRegistry",
     "build_tool",
+    "check_max_result_chars",
     "check_max_rounds",
+    "clip_result",
     "format_result",
 ]
 
 _NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_MASK: Final = "[hidden]"
-#: Context values shorter than this are not masked: replacing "1" everywhere would garble
-#: results, and a credential that short is no secret anyway.
-_MIN_SECRET_LEN: Final = 4
+#: Longest tool result (in characters) sent to the model unless the client says otherwise.
+DEFAULT_MAX_RESULT_CHARS: Final = 50_000
+#: Calls of one reply that run; the model is told the others were not run.
+MAX_CALLS_PER_ROUND: Final = 64
 
 
 class _ArgumentError(Exception):
@@ -464,10 +469,13 @@ def _from_user_schema(
 
     def check(arguments: str) -> dict[str, Any]:
         try:
-            data = json.loads(arguments.strip() or "{}")
-        except json.JSONDecodeError as exc:
+            data = _json.loads(arguments.strip() or "{}")
+        except ValueError as exc:
             raise _ArgumentError(f"the arguments are not valid JSON ({exc})") from None
-        errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
+        try:
+            errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
+        except RecursionError:
+            raise _ArgumentError("the arguments are nested too deeply") from None
         if errors:
             lines = [
                 f"- {'.'.join(str(p) for p in error.path) or '(root)'}: {error.message}"
@@ -536,10 +544,86 @@ class ToolRegistry:
 
 
 def format_result(value: Any) -> str:
-    """A tool's return value as message content: strings as they are, the rest as JSON."""
+    """A tool's return value as message content: strings as they are, the rest as JSON.
+
+    Raises ``ValueError`` for a value JSON cannot hold (nested too deeply, circular).
+    """
     if isinstance(value, str):
         return value
-    return pydantic_core.to_json(value, fallback=str).decode()
+    return _json.dumps(value)
+
+
+def clip_result(text: str, limit: int | None) -> str:
+    """``text`` cut to ``limit`` characters, saying so (``None``: no limit)."""
+    if limit is None or len(text) <= limit:
+        return text
+    return (
+        text[:limit] + f"\n[clipped: the result has {len(text)} characters; "
+        f"only the first {limit} are shown]"
+    )
+
+
+def check_max_result_chars(value: Any) -> int | None:
+    """``value`` if it is a valid ``max_result_chars`` (an int >= 100, or ``None``)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 100):
+        raise ConfigurationError(
+            f"max_result_chars must be an int >= 100 or None (no limit), got {value!r}"
+        )
+    return value
+
+
+class DeferredContext(Mapping[str, Any]):
+    """A ``tool_context`` whose values are produced on first use.
+
+    The agent passes its dialog-option secrets this way: a secret no called tool needs
+    is never decrypted, one that cannot be produced (no key for it in this process) counts
+    as absent (the tool is not run, the model told the credential is missing) and is
+    listed in :attr:`failed`, and every produced value is added to :attr:`masker`.
+    """
+
+    __slots__ = ("_failed", "_load", "_names", "_values", "masker")
+
+    def __init__(self, names: Iterable[str], load: Callable[[str], Any]) -> None:
+        self._names = tuple(dict.fromkeys(names))
+        self._load = load
+        self._values: dict[str, Any] = {}
+        self._failed: set[str] = set()
+        self.masker = Masker()
+
+    def __repr__(self) -> str:
+        return f"DeferredContext(names={list(self._names)!r})"
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        if name in self._failed or name not in self._names:
+            raise KeyError(name)
+        try:
+            value = self._load(name)
+        except Exception:
+            self._failed.add(name)
+            raise KeyError(name) from None
+        self._values[name] = value
+        self.masker.add(value)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self[name]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @property
+    def failed(self) -> frozenset[str]:
+        """Names whose value could not be produced."""
+        return frozenset(self._failed)
 
 
 def _format_exception(tool: str, exc: BaseException) -> str:
@@ -579,6 +663,7 @@ class ToolLoop:
         max_rounds: int,
         context: Mapping[str, Any] | None,
         params: Mapping[str, Any],
+        max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
     ) -> None:
         if "tools" in params:
             raise ConfigurationError(
@@ -604,7 +689,14 @@ class ToolLoop:
         #: Requests sent so far.
         self.requests = 0
         self._context: Mapping[str, Any] = context or {}
-        self._secrets = _secret_strings(self._context)
+        #: Every context value (secrets), masked wherever it shows up for the model. A
+        #: deferred context adds each value as it is produced.
+        self.masker = (
+            context.masker
+            if isinstance(context, DeferredContext)
+            else Masker(self._context.values())
+        )
+        self.max_result_chars = check_max_result_chars(max_result_chars)
         self._params = dict(params)
         self._definitions = registry.definitions()
 
@@ -648,6 +740,22 @@ class ToolLoop:
         self.transcript.append(message.to_param())
         return list(calls)
 
+    def prepare_all(self, calls: Sequence[ToolCall]) -> list[PreparedCall]:
+        """:meth:`prepare` each call of a reply; past :data:`MAX_CALLS_PER_ROUND` calls,
+        the rest are answered without running (a reply with a thousand calls cannot start
+        a thousand tools)."""
+        return [
+            self.prepare(call)
+            if index < MAX_CALLS_PER_ROUND
+            else PreparedCall(
+                call,
+                error=f"Error: not run: one reply may call at most {MAX_CALLS_PER_ROUND} "
+                f"tools and this one called {len(calls)}; call it again in a later round "
+                "if it is still needed.",
+            )
+            for index, call in enumerate(calls)
+        ]
+
     def prepare(self, call: ToolCall) -> PreparedCall:
         """Resolve and validate one call; what the model got wrong becomes ``error``."""
         name = call.function.name
@@ -655,7 +763,10 @@ class ToolLoop:
         if tool is None:
             known = ", ".join(t.name for t in self.registry) or "none"
             return PreparedCall(
-                call, error=self.mask(f"Error: unknown tool {name!r}. Available tools: {known}.")
+                call,
+                error=self.mask(
+                    clip_result(f"Error: unknown tool {name!r}. Available tools: {known}.", 2000)
+                ),
             )
         for param in tool._required_injected:
             if param not in self._context:
@@ -667,19 +778,35 @@ class ToolLoop:
         try:
             kwargs = tool._check(call.function.arguments or "")
         except _ArgumentError as exc:
-            return PreparedCall(call, tool, error=self.mask(f"Error: tool {name!r}: {exc}"))
+            return PreparedCall(
+                call, tool, error=self.clip(self.mask(f"Error: tool {name!r}: {exc}"))
+            )
+        except RecursionError:
+            return PreparedCall(
+                call, tool, error=f"Error: tool {name!r}: the arguments are nested too deeply"
+            )
         for param in tool.injected:
             if param in self._context:
                 kwargs[param] = self._context[param]
         return PreparedCall(call, tool, kwargs)
 
     def result(self, value: Any) -> str:
-        """A successful call's return value as message content (context values masked)."""
-        return self.mask(format_result(value))
+        """A successful call's return value as message content: context values masked
+        (in the value itself, then in the text), clipped to ``max_result_chars``.
+
+        Raises ``ValueError`` for a value JSON cannot hold.
+        """
+        if not isinstance(value, str) and self.masker:
+            value = self.masker.data(value)
+        return self.clip(self.mask(format_result(value)))
 
     def failure(self, tool: Tool, exc: BaseException) -> str:
         """A raising call as message content: exception type and message, no traceback."""
-        return self.mask(_format_exception(tool.name, exc))
+        return self.clip(self.mask(_format_exception(tool.name, exc)))
+
+    def clip(self, text: str) -> str:
+        """``text`` cut to ``max_result_chars``, saying so."""
+        return clip_result(text, self.max_result_chars)
 
     def add_results(self, calls: Sequence[ToolCall], contents: Sequence[str]) -> None:
         """Append one ``tool`` message per call, in the order of the calls."""
@@ -703,11 +830,8 @@ class ToolLoop:
         return cls.model_validate(data)
 
     def mask(self, text: str) -> str:
-        """``text`` with every string value of the tool context replaced."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, _MASK)
-        return text
+        """``text`` with every string value of the tool context replaced, in any encoding."""
+        return self.masker.text(text)
 
 
 def check_max_rounds(value: Any) -> int:
@@ -724,17 +848,6 @@ def _copy_message(message: Any) -> Any:
     if isinstance(message, Mapping):
         return dict(message)
     return message  # build_chat_body reports what is wrong with it
-
-
-def _secret_strings(context: Mapping[str, Any]) -> tuple[str, ...]:
-    found = []
-    for value in context.values():
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
-            found.append(value)
-    # Longest first, so a secret containing another is masked whole.
-    return tuple(sorted(set(found), key=len, reverse=True))
 
 
 # -- streaming --------------------------------------------------------------------------------

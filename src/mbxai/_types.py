@@ -108,25 +108,33 @@ class Usage(_Model):
         return (details.reasoning_tokens or 0) if details else 0
 
     def __add__(self, other: Usage | None) -> Usage:
+        """The sum of two usages: every count summed, nested details (cached tokens,
+        reasoning tokens, ``cost_details``) and provider extras included."""
         if other is None:
             return self
-        cost = (
-            None
-            if self.cost is None and other.cost is None
-            else (self.cost or 0) + (other.cost or 0)
-        )
-        reasoning = self.reasoning_tokens + other.reasoning_tokens
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            total_tokens=self.total_tokens + other.total_tokens,
-            cost=cost,
-            completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning)
-            if reasoning
-            else None,
-        )
+        return Usage.model_validate(_sum(self.model_dump(), other.model_dump()))
 
     __radd__ = __add__
+
+
+def _sum(a: Any, b: Any) -> Any:
+    """Field-wise sum of two usage dicts: numbers added, dicts merged, ``None`` ignored;
+    for anything else (a string, say) the later value wins."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    numbers = (int, float)
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
+        return a + b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {key: _sum(a.get(key), b.get(key)) for key in dict.fromkeys([*a, *b])}
+    return b
 
 
 class Choice(_Model):

@@ -305,7 +305,7 @@ def test_round_cap_per_call_and_zero() -> None:
     assert info.value.transcript == [{"role": "user", "content": "x"}]
     with pytest.raises(ConfigurationError, match="max_tool_rounds"):
         make(fake, max_tool_rounds=-1)
-    with pytest.raises(ConfigurationError, match="wraps an OpenRouterClient, got str"):
+    with pytest.raises(ConfigurationError, match="must be an OpenRouterClient"):
         ToolClient("not a client")  # type: ignore[arg-type]
 
 

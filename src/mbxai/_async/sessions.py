@@ -27,6 +27,8 @@ from urllib.parse import unquote
 
 from filelock import FileLock
 
+from .. import _json
+from .._checks import check_bool, check_number
 from .._concurrency import AsyncLock, async_call_blocking, async_ensure_asyncio
 from .._errors import ConfigurationError, SessionCorruptError
 from .._sessions import (
@@ -113,7 +115,7 @@ class _Files:
     def _record(self, path: Path, raw: bytes) -> tuple[float | None, int, Any, str]:
         """``(expires_at, version, data, agent_id)`` of a record file's bytes."""
         try:
-            record = json.loads(raw)
+            record = _json.loads(raw)
             return record["expires_at"], int(record["version"]), record["data"], str(record["id"])
         except (ValueError, KeyError, TypeError):
             raise SessionCorruptError(
@@ -285,6 +287,8 @@ class AsyncFileSessionHandler:
     ) -> None:
         if not isinstance(directory, str | os.PathLike) or not str(directory):
             raise ConfigurationError(f"directory must be a path, got {directory!r}")
+        check_bool("fsync", fsync)
+        check_number("lock_timeout", lock_timeout)
         self._files = _Files(Path(directory).absolute(), check_ttl(ttl), fsync, lock_timeout)
 
     def __repr__(self) -> str:
@@ -393,11 +397,14 @@ class AsyncRedisSessionHandler:
                 raise ConfigurationError(f"url must be a string, got {type(url).__name__}")
             # Retry a few times on a dropped connection, so a Redis restart or failover
             # between two saves is invisible to the run.
-            self._client: Redis | RedisCluster = Redis.from_url(
-                url or "redis://localhost:6379/0",
-                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3),
-                retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            )
+            try:
+                self._client: Redis | RedisCluster = Redis.from_url(
+                    url or "redis://localhost:6379/0",
+                    retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3),
+                    retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                )
+            except (ValueError, TypeError) as exc:
+                raise ConfigurationError(f"url is not a Redis URL: {exc}") from None
             self._owned = True
         else:
             if not isinstance(client, Redis | RedisCluster):
@@ -428,7 +435,7 @@ class AsyncRedisSessionHandler:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
+            data = _json.loads(raw)
         except ValueError:
             data = None
         if not isinstance(data, dict):
@@ -546,6 +553,7 @@ class AsyncSQLSessionHandler:
         self.ttl = check_ttl(ttl)
         try:
             from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError, NoSuchModuleError
             from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
         except ImportError:
             raise ConfigurationError(
@@ -561,14 +569,23 @@ class AsyncSQLSessionHandler:
         else:
             if not isinstance(url, str):
                 raise ConfigurationError(f"url must be a string, got {type(url).__name__}")
-            parsed = make_url(url)
+            try:
+                parsed = make_url(url)
+            except ArgumentError as exc:
+                raise ConfigurationError(f"url is not a database URL: {exc}") from None
             parsed = parsed.set(
                 drivername=_DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername)
             )
             if parsed.get_backend_name() == "sqlite":
                 # Writers wait for each other's locks instead of failing with "locked".
                 engine_options.setdefault("connect_args", {}).setdefault("timeout", 30)
-            self._engine = create_async_engine(parsed, **engine_options)
+            try:
+                self._engine = create_async_engine(parsed, **engine_options)
+            except (ArgumentError, ImportError, NoSuchModuleError, TypeError) as exc:
+                shown = parsed.render_as_string(hide_password=True)
+                raise ConfigurationError(
+                    f"url {shown!r}: cannot create an engine: {type(exc).__name__}: {exc}"
+                ) from None
             self._owned = True
         self._table = _sessions_table(table)
         self._created = False
@@ -641,7 +658,7 @@ class AsyncSQLSessionHandler:
         if row is None:
             return None
         try:
-            data = json.loads(row[0])
+            data = _json.loads(row[0])
         except ValueError:
             data = None
         if not isinstance(data, dict):

@@ -8,10 +8,10 @@ import contextvars
 import functools
 import inspect
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from .._agent import (
@@ -35,13 +35,16 @@ from .._agent import (
     journal_key,
     normalize_responses,
     plan_messages,
+    progress_fingerprint,
     task_messages,
 )
-from .._concurrency import Lock, call_tool
+from .._checks import check_bool, check_callable, check_instance, check_int
+from .._concurrency import Lock, call_abandoned, call_tool
 from .._errors import (
     AgentError,
     ConfigurationError,
     MBXAIError,
+    MBXAIWarning,
     SessionConflictError,
     SessionCorruptError,
     SessionNotFoundError,
@@ -50,8 +53,10 @@ from .._errors import (
     ToolLoopLimitError,
 )
 from .._logging import get_logger
+from .._masking import Masker
 from .._secrets import SecretBox
 from .._sessions import InMemorySessionHandler, supports_cas
+from .._tools import DEFAULT_MAX_RESULT_CHARS, DeferredContext, clip_result, format_result
 from ..agent.models import (
     AgentEvent,
     AgentResponse,
@@ -80,18 +85,33 @@ class ToolOutcomeUnknown(RuntimeError):
 class Journal:
     """Claims each tool call of a task in the session before it runs and records its
     result as soon as it returns, so a resumed task replays finished calls, never re-runs
-    a claimed one, and of two workers racing on one session only one runs a tool."""
+    a claimed one, and of two workers racing on one session only one runs a tool.
 
-    def __init__(self, agent: AgentClient, session: AgentSession, task_id: str) -> None:
+    What is recorded is what the model was shown: the result as message text, injected
+    values masked and clipped like the tool loop does, never the raw value.
+    """
+
+    def __init__(
+        self,
+        agent: AgentClient,
+        session: AgentSession,
+        task_id: str,
+        context: DeferredContext | None,
+    ) -> None:
         self._agent = agent
         self._session = session
         self._task_id = task_id
+        self._masker = context.masker if context is not None else Masker()
         self._lock = Lock()
         #: Set when another worker wrote the session first; the task must stop.
         self.conflict: SessionConflictError | None = None
 
     def call(self, tool: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        key = journal_key(self._task_id, tool, arguments)
+        hidden = self._agent._tool_secrets.get(tool, ())
+        for name in hidden:
+            self._masker.add(arguments.get(name))
+        visible = {k: v for k, v in arguments.items() if k not in hidden}
+        key = journal_key(self._task_id, tool, visible)
         with self._lock:
             if self.conflict is not None:
                 raise self.conflict
@@ -112,16 +132,29 @@ class Journal:
                 self.conflict = exc
                 raise
         try:
-            result = call_tool(function, arguments)
-        except BaseException:
+            # Abandoned on cancellation: the tool loop's timeout around this wrapper must
+            # end the wait for a sync tool's thread, as it does for an unwrapped tool.
+            result = call_tool(function, arguments, abandon_on_cancel=True)
+        except Exception:
             # A call that raised is finished too; the model decides whether to try again.
             self._session.journal.remove(entry)
             raise
+        # Cancelled (timed out) calls keep their claim: they may still take effect.
+        if call_abandoned():
+            return result  # the caller stopped waiting and went on with the session
         with self._lock:
             entry.done = True
-            entry.result = pydantic_core.to_jsonable_python(result, fallback=str)
+            entry.result = self._shown(result)
             self._agent._save(self._session)
         return result
+
+    def _shown(self, result: Any) -> str:
+        try:
+            text = format_result(self._masker.data(result))
+        except ValueError as exc:
+            text = f"(the result could not be recorded: {exc})"
+        limit = getattr(self._agent._client, "max_result_chars", DEFAULT_MAX_RESULT_CHARS)
+        return clip_result(self._masker.text(text), limit)
 
 
 class AgentClient:
@@ -167,13 +200,22 @@ class AgentClient:
                 f"ai_client must be an mbxai client with parse() (OpenRouter, Tool or MCP client), "
                 f"got {type(ai_client).__name__}"
             )
-        if not isinstance(max_turns, int) or max_turns < 0:
-            raise ConfigurationError(f"max_turns must be an int >= 0, got {max_turns!r}")
-        if not isinstance(max_task_iterations, int) or max_task_iterations < 1:
+        check_bool("human_in_loop", human_in_loop)
+        check_int("max_turns", max_turns, minimum=0)
+        check_int("max_task_iterations", max_task_iterations, minimum=1)
+        check_int("max_result_chars", max_result_chars, minimum=100)
+        check_callable("on_event", on_event)
+        check_instance("secret_key", secret_key, (str, bytes))
+        if isinstance(dialog_options, str | bytes | DialogOption):
             raise ConfigurationError(
-                f"max_task_iterations must be an int >= 1, got {max_task_iterations!r}"
+                f"dialog_options must be a list of DialogOption, got {type(dialog_options).__name__}"
             )
-        options = list(dialog_options or [])
+        try:
+            options = list(dialog_options or [])
+        except TypeError:
+            raise ConfigurationError(
+                f"dialog_options must be a list of DialogOption, got {type(dialog_options).__name__}"
+            ) from None
         if not all(isinstance(o, DialogOption) for o in options):
             raise ConfigurationError("dialog_options must be a list of DialogOption")
         ids = [o.id for o in options]
@@ -198,6 +240,16 @@ class AgentClient:
         self.session_handler = handler
         self._cas = supports_cas(handler)
         self._box = SecretBox(secret_key)
+        if options and self._box.ephemeral and not isinstance(handler, InMemorySessionHandler):
+            warnings.warn(
+                f"{type(self).__name__} has dialog options and a shared session store "
+                f"({type(handler).__name__}) but no secret_key (nor MBXAI_SECRET_KEY): the "
+                "secrets a human enters are encrypted with a key that dies with this process, "
+                "so another process resuming the session cannot use them and asks the human "
+                "again. Pass secret_key= (the same in every process) to share them.",
+                MBXAIWarning,
+                stacklevel=2,
+            )
         self._on_event = on_event
         self._max_chars = max_result_chars
         self._max_turns = max_turns
@@ -275,6 +327,14 @@ class AgentClient:
             return call_tool(call, {})
         except MBXAIError:
             raise
+        except RecursionError:
+            # A record nested too deeply for the handler's JSON parser: the record is
+            # damaged, the store is fine.
+            agent_id = args[0] if args and isinstance(args[0], str) else None
+            raise SessionCorruptError(
+                f"session {agent_id!r} is corrupt and cannot be read: nested too deeply",
+                agent_id=agent_id,
+            ) from None
         except Exception as exc:
             where = f" for session {args[0]!r}" if args else ""
             raise SessionStoreError(
@@ -293,6 +353,11 @@ class AgentClient:
     def _decode(agent_id: str, data: Any) -> AgentSession:
         try:
             return AgentSession.model_validate(data)
+        except RecursionError:
+            raise SessionCorruptError(
+                f"session {agent_id!r} is corrupt and cannot be resumed: nested too deeply",
+                agent_id=agent_id,
+            ) from None
         except ValidationError as exc:
             raise SessionCorruptError(
                 f"session {agent_id!r} is corrupt and cannot be resumed: {exc.error_count()} error(s), "
@@ -435,19 +500,38 @@ class AgentClient:
                 task.error = None
 
     def _run(self, session: AgentSession, final: type[BaseModel]) -> AgentResponse:
+        seen: str | None = None
         while session.state not in (AgentState.COMPLETED, AgentState.FAILED):
+            # Every step changes the session; one that does not would repeat forever.
+            now = progress_fingerprint(session)
+            if now == seen:
+                raise AgentError(
+                    f"session {session.agent_id!r} made no progress in state "
+                    f"{session.state.value} (a bug: please report it); it was saved as it is",
+                    agent_id=session.agent_id,
+                )
+            seen = now
             if session.todo_list is None:
                 self._plan(session, final)
                 continue
             ready = session.todo_list.ready()
+            self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
                 self._execute(session, runnable[0])
                 continue
-            waiting = [t for t in ready if self._needs_human(session, t)]
+            # Tasks still waiting for an earlier request, and tasks that need one now.
+            waiting = [
+                t
+                for t in session.todo_list.tasks
+                if t.status == TaskStatus.WAITING_FOR_HUMAN
+                or (t in ready and self._needs_human(session, t))
+            ]
             if waiting:
                 self._pause(session, waiting)
-                break
+                if session.state == AgentState.WAITING_FOR_HUMAN:
+                    break
+                continue
             if session.todo_list.is_done:
                 self._evaluate(session, final)
                 continue
@@ -470,9 +554,11 @@ class AgentClient:
         missing = self._missing_secrets(session, task)
         return bool(missing) and self._dialog_for(missing) is not None
 
+    def _needed_secrets(self, task: Task) -> set[str]:
+        return {name for tool in task.tools for name in self._tool_secrets.get(tool, [])}
+
     def _missing_secrets(self, session: AgentSession, task: Task) -> list[str]:
-        needed = {name for tool in task.tools for name in self._tool_secrets.get(tool, [])}
-        return sorted(needed - set(session.secrets))
+        return sorted(self._needed_secrets(task) - set(session.secrets))
 
     def _dialog_for(self, names: list[str]) -> DialogOption | None:
         for option in self.dialog_options:
@@ -480,23 +566,55 @@ class AgentClient:
                 return option
         return self.dialog_options[0] if len(self.dialog_options) == 1 else None
 
+    def _forget_unreadable_secrets(self, session: AgentSession, tasks: list[Task]) -> None:
+        """Drop the stored secrets these tasks' tools need but this process cannot decrypt
+        (another key, or another process's per-process key): the task then asks the human
+        for them again instead of failing."""
+        needed = {name for task in tasks for name in self._needed_secrets(task)}
+        unreadable = sorted(
+            name
+            for name in needed
+            if name in session.secrets and not self._box.can_decrypt(session.secrets[name])
+        )
+        if unreadable:
+            self._drop_secrets(session, unreadable)
+            self._save(session)
+
+    def _drop_secrets(self, session: AgentSession, names: list[str]) -> None:
+        gone = [name for name in names if session.secrets.pop(name, None) is not None]
+        if gone:
+            get_logger().warning(
+                "agent.secrets_unreadable",
+                agent_id=session.agent_id,
+                names=gone,
+                hint="pass the same secret_key= (or MBXAI_SECRET_KEY) to every process "
+                "sharing the store; the human is asked for them again",
+            )
+
     def _pause(self, session: AgentSession, tasks: list[Task]) -> None:
         requests: list[HumanInLoopRequest] = []
         for task in tasks:
             request = task.human_interaction
             if request is None:
                 option = self._dialog_for(self._missing_secrets(session, task))
-                assert option is not None
+                if option is None:  # nothing to ask after all (a damaged record): run it
+                    task.status = TaskStatus.PENDING
+                    continue
                 request = dialog_request(option, f"Task '{task.title}' needs {option.title}")
                 request.task_id = task.id
                 task.human_interaction = request
             task.status = TaskStatus.WAITING_FOR_HUMAN
             requests.append(request)
+        if not requests:
+            self._save(session)
+            return
         session.pending_requests = requests
-        session.current_task_id = tasks[0].id
+        session.current_task_id = requests[0].task_id
         session.state = AgentState.WAITING_FOR_HUMAN
         self._save(session)
-        self._emit(session, "waiting_for_human", task_id=tasks[0].id, message=requests[0].prompt)
+        self._emit(
+            session, "waiting_for_human", task_id=requests[0].task_id, message=requests[0].prompt
+        )
 
     # -- the three kinds of LLM call ------------------------------------------------------
 
@@ -559,9 +677,13 @@ class AgentClient:
         self._emit(session, "task_started", task_id=task.id, task_status=task.status)
         messages = task_messages(session, task, self._max_chars)
         params: dict[str, Any] = {}
+        context: DeferredContext | None = None
         if hasattr(self._client, "register_tool") and session.secrets:
-            params["tool_context"] = {k: self._box.decrypt(v) for k, v in session.secrets.items()}
-        journal = Journal(self, session, task.id)
+            # Each secret is decrypted when a tool of this task first needs it, not before.
+            stored = dict(session.secrets)
+            context = DeferredContext(stored, lambda name: self._box.decrypt(stored[name]))
+            params["tool_context"] = context
+        journal = Journal(self, session, task.id, context)
         token = _journal.set(journal)
         try:
             result = self._client.parse(messages, TaskOutcome, **params)
@@ -598,6 +720,8 @@ class AgentClient:
                 task.status = TaskStatus.COMPLETED
         finally:
             _journal.reset(token)
+            if context is not None:
+                self._drop_secrets(session, sorted(context.failed))
         if task.status == TaskStatus.COMPLETED:
             forget_journal(session, task.id)  # only an unfinished task can be re-run
         self._save(session)

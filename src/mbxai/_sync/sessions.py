@@ -29,6 +29,8 @@ from urllib.parse import unquote
 
 from filelock import FileLock
 
+from .. import _json
+from .._checks import check_bool, check_number
 from .._concurrency import Lock, call_blocking, ensure_asyncio
 from .._errors import ConfigurationError, SessionCorruptError
 from .._sessions import (
@@ -114,7 +116,7 @@ class _Files:
     def _record(self, path: Path, raw: bytes) -> tuple[float | None, int, Any, str]:
         """``(expires_at, version, data, agent_id)`` of a record file's bytes."""
         try:
-            record = json.loads(raw)
+            record = _json.loads(raw)
             return record["expires_at"], int(record["version"]), record["data"], str(record["id"])
         except (ValueError, KeyError, TypeError):
             raise SessionCorruptError(
@@ -286,6 +288,8 @@ class FileSessionHandler:
     ) -> None:
         if not isinstance(directory, str | os.PathLike) or not str(directory):
             raise ConfigurationError(f"directory must be a path, got {directory!r}")
+        check_bool("fsync", fsync)
+        check_number("lock_timeout", lock_timeout)
         self._files = _Files(Path(directory).absolute(), check_ttl(ttl), fsync, lock_timeout)
 
     def __repr__(self) -> str:
@@ -394,11 +398,14 @@ class RedisSessionHandler:
                 raise ConfigurationError(f"url must be a string, got {type(url).__name__}")
             # Retry a few times on a dropped connection, so a Redis restart or failover
             # between two saves is invisible to the run.
-            self._client: Redis | RedisCluster = Redis.from_url(
-                url or "redis://localhost:6379/0",
-                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3),
-                retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            )
+            try:
+                self._client: Redis | RedisCluster = Redis.from_url(
+                    url or "redis://localhost:6379/0",
+                    retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3),
+                    retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                )
+            except (ValueError, TypeError) as exc:
+                raise ConfigurationError(f"url is not a Redis URL: {exc}") from None
             self._owned = True
         else:
             if not isinstance(client, Redis | RedisCluster):
@@ -429,7 +436,7 @@ class RedisSessionHandler:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
+            data = _json.loads(raw)
         except ValueError:
             data = None
         if not isinstance(data, dict):
@@ -548,6 +555,7 @@ class SQLSessionHandler:
         try:
             from sqlalchemy import Engine, create_engine
             from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError, NoSuchModuleError
         except ImportError:
             raise ConfigurationError(
                 "SQLSessionHandler needs SQLAlchemy: pip install 'mbxai[sql]'"
@@ -562,14 +570,23 @@ class SQLSessionHandler:
         else:
             if not isinstance(url, str):
                 raise ConfigurationError(f"url must be a string, got {type(url).__name__}")
-            parsed = make_url(url)
+            try:
+                parsed = make_url(url)
+            except ArgumentError as exc:
+                raise ConfigurationError(f"url is not a database URL: {exc}") from None
             parsed = parsed.set(
                 drivername=_DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername)
             )
             if parsed.get_backend_name() == "sqlite":
                 # Writers wait for each other's locks instead of failing with "locked".
                 engine_options.setdefault("connect_args", {}).setdefault("timeout", 30)
-            self._engine = create_engine(parsed, **engine_options)
+            try:
+                self._engine = create_engine(parsed, **engine_options)
+            except (ArgumentError, ImportError, NoSuchModuleError, TypeError) as exc:
+                shown = parsed.render_as_string(hide_password=True)
+                raise ConfigurationError(
+                    f"url {shown!r}: cannot create an engine: {type(exc).__name__}: {exc}"
+                ) from None
             self._owned = True
         self._table = _sessions_table(table)
         self._created = False
@@ -638,7 +655,7 @@ class SQLSessionHandler:
         if row is None:
             return None
         try:
-            data = json.loads(row[0])
+            data = _json.loads(row[0])
         except ValueError:
             data = None
         if not isinstance(data, dict):

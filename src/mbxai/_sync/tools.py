@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
+from .._checks import check_number
 from .._compat import SeedCompat
 from .._concurrency import call_tool, gather
 from .._constrained import ToolRounds, completion_chunks
@@ -20,12 +21,14 @@ from .._registry import OpenRouterModel, resolve_model
 from .._schema import Reask, ResponseFormat, StructuredReplies
 from .._structured import StructuredMode, ToolCalling, check_tool_calling
 from .._tools import (
+    DEFAULT_MAX_RESULT_CHARS,
     DeltaAccumulator,
     PreparedCall,
     Tool,
     ToolLoop,
     ToolRegistry,
     build_tool,
+    check_max_result_chars,
     check_max_rounds,
     check_timeout,
 )
@@ -76,6 +79,9 @@ class ToolClient(SeedCompat):
         tool_timeout: Seconds a tool call may take unless its registration says
             otherwise; a call still running then is abandoned and the model is told it
             timed out (``None``: no limit).
+        max_result_chars: Longest tool result (local or MCP, in characters) sent to the
+            model; a longer one is cut there and the model is told how long it was, so one
+            huge result cannot make every later request huge (``None``: no limit).
     """
 
     #: The sync client's async twin (the seed's ``achat``) shares its tool registry.
@@ -88,23 +94,27 @@ class ToolClient(SeedCompat):
         max_tool_rounds: int = 10,
         tool_calling: ToolCalling = "auto",
         tool_timeout: float | None = None,
+        max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
     ) -> None:
         if not isinstance(openrouter_client, OpenRouterClient):
             raise ConfigurationError(
-                f"{type(self).__name__} wraps an {OpenRouterClient.__name__}, "
-                f"got {type(openrouter_client).__name__}"
+                f"openrouter_client must be an {OpenRouterClient.__name__} (the client "
+                f"{type(self).__name__} wraps), got {type(openrouter_client).__name__}"
             )
         check_max_rounds(max_tool_rounds)
         self._client = openrouter_client
         self._tools = ToolRegistry()
         self._max_tool_rounds = max_tool_rounds
         self._tool_calling = check_tool_calling(tool_calling)
+        check_number("tool_timeout", tool_timeout, positive=True, none=True)
         self._tool_timeout = check_timeout("(default)", tool_timeout)
+        self._max_result_chars = check_max_result_chars(max_result_chars)
         self._twin_args: dict[str, Any] = {
             "openrouter_client": openrouter_client,
             "max_tool_rounds": max_tool_rounds,
             "tool_calling": tool_calling,
             "tool_timeout": tool_timeout,
+            "max_result_chars": max_result_chars,
         }
 
     def __repr__(self) -> str:
@@ -136,6 +146,11 @@ class ToolClient(SeedCompat):
     def tools(self) -> Mapping[str, Tool]:
         """The registered tools by name (a snapshot)."""
         return self._tools.mapping()
+
+    @property
+    def max_result_chars(self) -> int | None:
+        """Longest tool result sent to the model, in characters (``None``: no limit)."""
+        return self._max_result_chars
 
     # -- registration ---------------------------------------------------------------------
 
@@ -430,10 +445,11 @@ class ToolClient(SeedCompat):
             max_rounds=self._max_tool_rounds if max_tool_rounds is None else max_tool_rounds,
             context=tool_context,
             params=params,
+            max_result_chars=self._max_result_chars,
         )
 
     def _run_calls(self, loop: ToolLoop, calls: Sequence[ToolCall]) -> None:
-        prepared = [loop.prepare(call) for call in calls]
+        prepared = loop.prepare_all(calls)
         contents = gather([functools.partial(self._run, loop, p) for p in prepared])
         loop.add_results(calls, contents)
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._sessions import AsyncSessionHandler, InMemorySessionHandler, SessionHandler
-
-if TYPE_CHECKING:
-    from .._types import Usage
+from .._types import Usage
 
 __all__ = [
     "AgentEvent",
@@ -225,13 +223,18 @@ class GoalEvaluation(_Model):
 
 
 class TokenUsage(_Model):
-    """Tokens spent by one step (or summed)."""
+    """Tokens spent by one step (or summed).
+
+    ``usage`` is the exact sum of every usage the endpoint reported for the step: cached
+    and reasoning tokens, ``cost_details`` and provider extras included.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     cost: float = 0.0
     calls: int = 0
+    usage: Usage | None = None
 
     def add(self, usage: Usage | None, calls: int = 1) -> None:
         self.calls += calls
@@ -240,6 +243,7 @@ class TokenUsage(_Model):
             self.completion_tokens += usage.completion_tokens
             self.total_tokens += usage.total_tokens
             self.cost += usage.cost or 0.0
+            self.usage = usage + self.usage
 
 
 class TokenSummary(_Model):
@@ -258,6 +262,8 @@ class TokenSummary(_Model):
             total.total_tokens += step.total_tokens
             total.cost += step.cost
             total.calls += step.calls
+            if step.usage is not None:
+                total.usage = step.usage + total.usage
         return total
 
     @property

@@ -200,3 +200,76 @@ async def test_tool_never_returns(server: FaultServer) -> None:
     assert response.content == "gave up on the tool"
     (result,) = tool_results(server)
     assert "time" in result.lower()  # "timed out" / TimeoutError: the model is told why
+
+
+# -- deeply nested JSON -----------------------------------------------------------------------
+
+#: About 1,000 levels in 2 KB: enough to overflow any parser that recurses per level.
+DEEP = "[" * 1000 + "]" * 1000
+DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "tool", "json_object", "prompted"])
+@row("Model", "parse: JSON nested 1,000 levels deep", "fed back to the model as invalid, recovers")
+async def test_parse_deeply_nested_json(server: FaultServer, mode: str) -> None:
+    bad = tool_reply(("CityInfo", DEEP_OBJECT)) if mode == "tool" else reply(DEEP_OBJECT)
+    good = tool_reply(("CityInfo", VALID)) if mode == "tool" else reply(VALID)
+    server.add(bad, good)
+    async with make_client(server) as client:
+        response = await client.parse(ASK, CityInfo, mode=mode)  # type: ignore[arg-type]
+    assert response.choices[0].message.parsed == CityInfo.model_validate_json(VALID)
+    assert "did not match the required JSON schema" in json.dumps(server.requests[-1].json)
+
+
+@pytest.mark.parametrize("given_schema", [False, True])
+@row("Model", "tool arguments nested 1,000 levels deep", "told to the model, tool not run")
+async def test_tool_arguments_deeply_nested(server: FaultServer, given_schema: bool) -> None:
+    runs: list[Any] = []
+
+    def store(data: Any) -> str:
+        """Store data."""
+        runs.append(data)
+        return "stored"
+
+    schema = {"type": "object", "properties": {"data": {}}} if given_schema else None
+    server.add(tool_reply(("store", '{"data": ' + DEEP + "}")), reply("could not store it"))
+    async with AsyncToolClient(make_client(server)) as tools:
+        tools.register_tool("store", "Store data", store, schema)
+        response = await tools.create(ASK)
+    assert response.content == "could not store it"
+    assert runs == []
+    (result,) = tool_results(server)
+    assert result.startswith("Error")
+    assert "JSON" in result or "deep" in result
+
+
+@row(
+    "Model",
+    "constrained tool calling: a reply nested 1,000 levels deep",
+    "kept as the (invalid) answer, typed errors only",
+)
+async def test_constrained_reply_deeply_nested(server: FaultServer) -> None:
+    server.add(reply(DEEP_OBJECT), reply(json.dumps({"final_answer": json.loads(VALID)})))
+    async with AsyncToolClient(make_client(server), tool_calling="constrained") as tools:
+        tools.register_tool("noop", "Nothing", lambda: "x")
+        response = await tools.parse(ASK, CityInfo)
+    assert response.choices[0].message.parsed == CityInfo.model_validate_json(VALID)
+
+
+@row(
+    "Model",
+    "a thousand tool calls in one reply",
+    "the first 64 run, the rest are answered 'not run'; the loop goes on",
+)
+async def test_a_thousand_tool_calls_in_one_reply(server: FaultServer) -> None:
+    calls: list[dict[str, Any]] = []
+    many = [("get_weather", json.dumps({"location": f"city {i}"})) for i in range(1000)]
+    server.add(tool_reply(*many), reply("that was a lot"))
+    async with weather_client(server, calls) as tools:
+        response = await tools.create(ASK)
+    assert response.content == "that was a lot"
+    assert len(calls) == 64
+    results = tool_results(server)
+    assert len(results) == 1000  # every call is answered, as the API requires
+    assert all("temperature" in r for r in results[:64])
+    assert all(r.startswith("Error: not run") for r in results[64:])

@@ -255,8 +255,12 @@ def corrupt(kind: str, store: Any, agent_id: str, damage: bytes) -> None:
 )
 @pytest.mark.parametrize(
     "damage",
-    [b'{"expires_at": null, "version": 3, "id": "trunc', b'{"version": 3, "state": "bogus"}'],
-    ids=["truncated", "not-a-session"],
+    [
+        b'{"expires_at": null, "version": 3, "id": "trunc',
+        b'{"version": 3, "state": "bogus"}',
+        b'{"a":' * 1000 + b"1" + b"}" * 1000,
+    ],
+    ids=["truncated", "not-a-session", "nested-1000-deep"],
 )
 def test_corrupt_record(make_store: Any, damage: bytes) -> None:
     kind = make_store.kind
@@ -272,6 +276,9 @@ def test_corrupt_record(make_store: Any, damage: bytes) -> None:
     assert healthy.is_waiting_for_human()
     if kind == "file" and damage.startswith(b'{"version"'):
         damage = json.dumps({"expires_at": None, "version": 3, "id": broken.agent_id}).encode()
+    elif kind == "file" and damage.startswith(b'{"a"'):
+        head = json.dumps({"expires_at": None, "version": 3, "id": broken.agent_id})
+        damage = head[:-1].encode() + b', "data": ' + damage + b"}"
     corrupt(kind, store, broken.agent_id, damage)
 
     def answer(response: Any) -> HumanInLoopResponse:
