@@ -36,7 +36,9 @@ CODEGEN = ["-r", "codegen/requirements.txt"]
 def tests(session: nox.Session) -> None:
     """Both flavours of every behaviour test, on each supported Python that is installed."""
     session.install("-e", ".[dev,redis,sql,mcp,examples]", *CODEGEN)
-    session.run("pytest", "-m", "not integration and not faults", *(session.posargs or ["-q"]))
+    # Spread over the cores (pytest-xdist): the suite is CPU-bound, and runs once per Python.
+    args = session.posargs or ["-q", "--numprocesses=auto"]
+    session.run("pytest", "-m", "not integration and not faults", *args)
 
 
 @nox.session(python=PYTHONS[0])

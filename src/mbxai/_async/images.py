@@ -50,7 +50,7 @@ from .._images import (
     plan_edit,
     read_image_file,
 )
-from .._logging import get_logger, is_debug
+from .._logging import get_logger, is_debug, redact_url
 from .._retry import RetrySchedule
 from .._ssrf import MAX_REDIRECTS, literal_address, refuse_private_addresses
 from . import sending
@@ -174,8 +174,8 @@ class AsyncImageClient:
 
     @property
     def base_url(self) -> str:
-        """The endpoint root requests go to."""
-        return self._config.base_url
+        """The endpoint root requests go to (a password in it shown as ``***``)."""
+        return redact_url(self._config.base_url)
 
     # -- lifecycle ------------------------------------------------------------------------
 

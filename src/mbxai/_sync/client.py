@@ -221,8 +221,8 @@ class OpenRouterClient(SeedCompat):
 
     @property
     def base_url(self) -> str:
-        """The endpoint root requests go to."""
-        return self._config.base_url
+        """The endpoint root requests go to (a password in it shown as ``***``)."""
+        return redact_url(self._config.base_url)
 
     register_model = staticmethod(register_model)
     list_models = staticmethod(list_models)
