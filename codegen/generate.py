@@ -10,6 +10,7 @@ needs on top of it:
   ``async_x`` becomes ``x``, which is how the escape-hatch module ``mbxai._concurrency``
   pairs its two flavours; explicit renames (``aclose`` -> ``close`` ...) are listed below;
 * docstrings and comments are rewritten too, so sync docs do not say ``await``;
+* a line ending with ``# async only`` is left out of the sync twin;
 * every explicit rule must be used at least once, or the run fails (rules do not rot);
 * output is formatted with the pinned ruff, then either written or compared: ``--check``
   reports stale, missing and orphaned files, with a unified diff.
@@ -57,6 +58,10 @@ LINE_RULES = {
     "redis.asyncio": "redis",  # redis-py's asyncio client mirrors the sync one
     "sqlalchemy.ext.asyncio": "sqlalchemy",  # AsyncEngine & co. -> sqlalchemy.Engine & co.
 }
+
+#: A hand-written line ending with this comment exists in the async source only: the sync
+#: twin has nothing to do there (an asyncio-only check, say), so the line is left out.
+ASYNC_ONLY = "# async only"
 
 HEADER = (
     "# This file is generated from {source} by codegen/generate.py.\n"
@@ -113,6 +118,11 @@ def generate_all(used: Counter[str]) -> list[Generated]:
         for path in sorted((ROOT / src_dir).rglob("*.py")):
             rel = path.relative_to(ROOT / src_dir)
             text = rule.convert(path.read_text(encoding="utf-8"))
+            lines = text.splitlines(keepends=True)
+            kept = [line for line in lines if not line.rstrip().endswith(ASYNC_ONLY)]
+            if len(kept) != len(lines):
+                used[ASYNC_ONLY] += 1
+                text = "".join(kept)
             for old, new in LINE_RULES.items():
                 if old in text:
                     used[old] += 1
@@ -154,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
 
     used: Counter[str] = Counter()
     generated = generate_all(used)
-    unused = sorted(set(RENAMES) - set(used)) + sorted(repr(k) for k in set(LINE_RULES) - set(used))
+    unused = sorted(set(RENAMES) - set(used)) + sorted(
+        repr(k) for k in {*LINE_RULES, ASYNC_ONLY} - set(used)
+    )
     if unused:
         print(f"codegen: rules never used (remove them): {', '.join(unused)}", file=sys.stderr)
         return 1

@@ -1,14 +1,69 @@
-"""Shared test setup. Behaviour tests live in tests/_async and are generated into tests/_sync."""
+"""Shared test setup, and where things go in tests/ (docs/testing.md has the whole story).
+
+Tests:
+
+* ``tests/_async/test_<area>.py``: behaviour tests of a client, written once (async, run on
+  asyncio and trio) and generated into ``tests/_sync/`` by ``codegen/generate.py``;
+* ``tests/_async/faults/``: the fault suite (marked ``faults`` here, ``nox -s faults``);
+* ``tests/_async/integration/``: the real local model (marked ``integration`` here,
+  ``nox -s integration``);
+* ``tests/test_<area>_logic.py``, ``tests/test_<area>.py``: flavour-free tests (pure logic,
+  or a check that needs both flavours side by side).
+
+Support code, named by what it provides:
+
+* ``tests/fix_<what>.py``: pytest plugins that provide fixtures, each loaded once, here
+  (:data:`pytest_plugins`), for both flavours; a fixture is defined in exactly one of them
+  or in the one test module that uses it, never in a conftest under ``_async/``;
+* ``tests/support/<what>.py``: plain helpers (no fixtures, no hooks), imported by tests;
+* ``tests/faults_matrix.py``: the fault matrix report, a plugin that only ``nox -s faults``
+  loads (``-p tests.faults_matrix``); fault tests import its ``row`` marker.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests import _servers
+pytest_plugins = [
+    "tests.fix_db",  # redis_url, postgres_url, durable_redis
+    "tests.fix_fault_server",  # fault_server
+    "tests.fix_local_model",  # local_server
+    "tests.fix_mcp",  # mcp_demo
+]
+
+TESTS = Path(__file__).resolve().parent
+
+#: Seconds after which a fault test counts as hung (it then fails): every fault must end in
+#: recovery or a typed error well before that, on the client's own (short) timeouts.
+HANG_GUARD = 30
+
+
+def _suite(item: pytest.Item) -> str | None:
+    """``faults`` or ``integration`` for a test in that directory of either flavour."""
+    try:
+        parts = Path(item.path).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    if len(parts) > 2 and parts[0] in ("_async", "_sync"):
+        return parts[1]
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the suites by directory, so `-m "not integration and not faults"` leaves them
+    out; a fault test that hangs is failed by pytest-timeout after :data:`HANG_GUARD`."""
+    for item in items:
+        suite = _suite(item)
+        if suite == "faults":
+            item.add_marker(pytest.mark.faults)
+            item.add_marker(pytest.mark.timeout(HANG_GUARD))
+        elif suite == "integration":
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -39,17 +94,3 @@ def retry_waits() -> Iterator[list[float]]:
     yield waits
     logger.removeHandler(handler)
     logger.setLevel(old_level)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port for this test run (tests/_servers.py)."""
-    with _servers.redis_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A real PostgreSQL server on a free loopback port for this test run (tests/_servers.py)."""
-    with _servers.postgres_server() as url:
-        yield url

@@ -84,4 +84,4 @@ def test_generation_is_reproducible(repo: Path) -> None:
     assert generated.startswith("# This file is generated from src/mbxai/_async/client.py")
     assert "await " not in generated
     assert "async def" not in generated
-    assert "class OpenRouterClient(SeedCompat)" in generated
+    assert "class OpenRouterClient(BaseClient, SeedMethods)" in generated

@@ -4,7 +4,7 @@
   resumes the run from the store to completion, and the tool's side effect happened once.
 * Processes incrementing one counter through compare-and-set lose no update.
 
-Redis and PostgreSQL are real servers started by the tests (tests/_servers.py).
+Redis and PostgreSQL are real servers started by the tests (tests/fix_db.py).
 """
 
 from __future__ import annotations

@@ -46,12 +46,12 @@ from mbxai._agent import (
     apply_responses,
     check_responses,
 )
-from mbxai._base import DONE, decode_completion, decode_event
+from mbxai._chat import DONE, decode_completion, decode_event
+from mbxai._function_schema import build_tool
 from mbxai._retry import parse_retry_after
-from mbxai._schema import Reask, StructuredReplies
 from mbxai._secrets import SecretBox
 from mbxai._sse import ServerSentEvent
-from mbxai._tools import build_tool
+from mbxai._structured import Reask, StructuredReplies
 from mbxai._types import ChatCompletion
 from mbxai.agent.models import (
     AgentState,

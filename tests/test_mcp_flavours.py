@@ -12,7 +12,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -37,29 +36,23 @@ from mbxai._mcp import (
 )
 from mbxai.mcp_server import RunningMCPServer
 from mbxai.testing import FakeModel, Reply, call
-from tests._mcp_servers import demo_server
+from tests.fix_mcp import demo_server
 
 mcp = pytest.importorskip("mcp")
 
 ASK = [{"role": "user", "content": "Use the tools."}]
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[RunningMCPServer]:
-    with demo_server("demo").serve_http() as running:
-        yield running
-
-
 # -- flavours -------------------------------------------------------------------------------
 
 
-def test_the_sync_client_works_inside_a_running_event_loop(demo: RunningMCPServer) -> None:
+def test_the_sync_client_works_inside_a_running_event_loop(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("add", a=20, b=22)]), "42."])
 
     async def notebook_cell() -> tuple[list[str], str | None]:
         asyncio.get_running_loop()  # a loop is running in this thread, as in a Jupyter cell
         client = MCPClient(OpenRouterClient(token="test", transport=fake))
-        names = client.register_mcp_server("data-analysis", demo.url.removesuffix("/mcp"))
+        names = client.register_mcp_server("data-analysis", mcp_demo.url.removesuffix("/mcp"))
         response = client.chat(ASK)
         client.close()
         return names, response.content
@@ -70,14 +63,14 @@ def test_the_sync_client_works_inside_a_running_event_loop(demo: RunningMCPServe
     assert fake.requests[1].messages[-1]["content"] == '{"result":42}'
 
 
-def test_the_seeds_awaitable_calls_on_the_sync_client(demo: RunningMCPServer) -> None:
+def test_the_seeds_awaitable_calls_on_the_sync_client(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("echo", text="seed")]), "Done."])
 
     async def main() -> tuple[list[str], str | None, bool]:
         openrouter_client = OpenRouterClient(token="test", transport=fake)
         mcp_client = MCPClient(openrouter_client)
         async with mcp_client:
-            names = await mcp_client.aregister_mcp_server("data-analysis", demo.url)
+            names = await mcp_client.aregister_mcp_server("data-analysis", mcp_demo.url)
             response = await mcp_client.achat(ASK)
             connected = mcp_client.mcp_servers["data-analysis"].connected
         return names, response.content, connected
@@ -91,21 +84,21 @@ def test_the_seeds_awaitable_calls_on_the_sync_client(demo: RunningMCPServer) ->
 
 @pytest.mark.anyio
 async def test_the_async_client_connects_only_inside_its_async_with_block(
-    demo: RunningMCPServer,
+    mcp_demo: RunningMCPServer,
 ) -> None:
     client = AsyncMCPClient(AsyncOpenRouterClient(token="test", transport=FakeModel()))
     with pytest.raises(ConfigurationError, match="async with AsyncMCPClient"):
-        await client.register_mcp_server("demo", demo.url)
+        await client.register_mcp_server("demo", mcp_demo.url)
     await client.aclose()
 
 
 @pytest.mark.anyio
-async def test_an_error_inside_the_block_is_not_wrapped(demo: RunningMCPServer) -> None:
+async def test_an_error_inside_the_block_is_not_wrapped(mcp_demo: RunningMCPServer) -> None:
     with pytest.raises(KeyError, match="mine"):
         async with AsyncMCPClient(
             AsyncOpenRouterClient(token="test", transport=FakeModel())
         ) as client:
-            await client.register_mcp_server("demo", demo.url, timeout=10)
+            await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
             raise KeyError("mine")
 
 
@@ -121,8 +114,8 @@ def test_import_mbxai_does_not_import_the_sdk() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_sdks_client_sees_a_real_mcp_server(demo: RunningMCPServer) -> None:
-    async with mcp.Client(demo.url, mode="legacy") as sdk:
+async def test_the_sdks_client_sees_a_real_mcp_server(mcp_demo: RunningMCPServer) -> None:
+    async with mcp.Client(mcp_demo.url, mode="legacy") as sdk:
         assert sdk.server_info is not None
         assert sdk.server_info.name == "demo"
         assert sdk.instructions == "A demo server for mbxai's tests."

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import types
+from pathlib import Path
+
+import pytest
 
 import mbxai
+import mbxai.agent
 from mbxai import _async, _sync
 
 
@@ -54,3 +60,48 @@ def test_typed_marker_ships() -> None:
     import importlib.resources
 
     assert importlib.resources.files("mbxai").joinpath("py.typed").is_file()
+
+
+def _typed_imports(package: types.ModuleType) -> dict[str, tuple[str, ...]]:
+    """What the package imports under ``if TYPE_CHECKING:`` (relative module -> names)."""
+    tree = ast.parse(Path(inspect.getfile(package)).read_text(encoding="utf-8"))
+    found: dict[str, tuple[str, ...]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "_typing.TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom), ast.unparse(statement)
+                module = "." * statement.level + (statement.module or "")
+                names = tuple(sorted(alias.name for alias in statement.names))
+                found[module] = tuple(sorted(found.get(module, ()) + names))
+    return found
+
+
+@pytest.mark.parametrize(
+    "package", [mbxai, mbxai.agent, _async, _sync], ids=["mbxai", "agent", "_async", "_sync"]
+)
+def test_the_lazy_table_and_the_typed_imports_agree(package: types.ModuleType) -> None:
+    table = {module: tuple(sorted(names)) for module, names in package._LAZY.items()}
+    assert _typed_imports(package) == table
+    lazy = {name for names in table.values() for name in names}
+    eager = {
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    } - lazy  # names already loaded by earlier tests count as lazy still
+    assert sorted(eager | lazy | ({"__version__"} & set(package.__all__))) == package.__all__
+    for name in sorted(lazy):
+        value = getattr(package, name)
+        assert value.__name__ == name, name
+        module = importlib.import_module(table_module(table, name), package.__name__)
+        assert getattr(module, name) is value
+
+
+def table_module(table: dict[str, tuple[str, ...]], name: str) -> str:
+    return next(module for module, names in table.items() if name in names)
+
+
+def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
+    with pytest.raises(AttributeError, match="'Nope'"):
+        mbxai.Nope  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(ImportError):
+        from mbxai import Nope  # type: ignore[attr-defined]  # noqa: F401

@@ -23,11 +23,12 @@ from mbxai import (
     StreamError,
     StructuredOutputError,
 )
-from mbxai._base import DONE, decode_event
+from mbxai._chat import DONE, decode_event
+from mbxai._errors import LineTooLongError
 from mbxai._http import PIECE, BodyDecoder, SafeURL, split_credentials
 from mbxai._logging import redact, redact_url
 from mbxai._retry import RetryPolicy, RetrySchedule, parse_retry_after
-from mbxai._sse import LineDecoder, LineTooLongError, ServerSentEvent, SSEDecoder
+from mbxai._sse import LineDecoder, ServerSentEvent, SSEDecoder
 
 
 def feed_all(lines: list[str]) -> list[ServerSentEvent]:

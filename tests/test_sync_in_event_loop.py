@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from pydantic import BaseModel
 
 from mbxai import AsyncOpenRouterClient, OpenRouterClient
@@ -46,18 +47,38 @@ def test_seed_awaitable_methods_on_the_sync_client() -> None:
             first = await client.acreate(HELLO)
             second = await client.achat(HELLO)
             parsed = await client.aparse(HELLO, response_format=Answer)
-            twin = client._async_twin()
-            assert isinstance(twin, AsyncOpenRouterClient)
-            assert twin.model == "openai/gpt-4o"
-            assert twin is client._async_twin()  # built once
+            stream = await client.acreate(HELLO, stream=True)
+            streamed = "".join([c.choices[0].delta.content or "" async for c in stream])
         assert first.content == "one"
         assert second.content == "two"
         assert isinstance(parsed.parsed, Answer)
 
+        assert streamed == "This is a fake reply to: hi"
+
     asyncio.run(main())
-    assert [r.json["model"] for r in fake.requests] == ["openai/gpt-4o"] * 3
+    # every awaited call went through the sync client's own transport
+    assert [r.json["model"] for r in fake.requests] == ["openai/gpt-4o"] * 4
 
 
 def test_sync_and_async_share_the_model_registry() -> None:
     OpenRouterClient.register_model("SHARED_NAME", "vendor/shared")
     assert AsyncOpenRouterClient(token="t", model="SHARED_NAME").model == "vendor/shared"
+
+
+def test_awaited_calls_use_a_sync_only_transport_too() -> None:
+    fake = FakeModel(["served by the sync transport"])
+
+    class SyncOnly(httpx.BaseTransport):
+        """A transport only the sync client can use (no handle_async_request)."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return fake.handle_request(request)
+
+    async def main() -> str | None:
+        async with OpenRouterClient(
+            token="test-token", transport=SyncOnly(), max_retries=0
+        ) as client:
+            return (await client.acreate(HELLO)).content
+
+    assert asyncio.run(main()) == "served by the sync transport"
+    assert len(fake.requests) == 1

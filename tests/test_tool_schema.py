@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from mbxai import AsyncOpenRouterClient, AsyncToolClient, ConfigurationError, Tool
-from mbxai._tools import ToolRegistry, build_tool, format_result
+from mbxai._function_schema import build_tool
+from mbxai._tools import ToolRegistry, format_result
 from mbxai.testing import example_for_schema
 
 Draft = jsonschema.Draft202012Validator
@@ -404,7 +405,7 @@ def test_injected_parameters_are_left_out_and_repr_shows_names_only() -> None:
     assert list(props(tool)) == ["story_id"]
     assert "auth_token" not in json.dumps(tool.definition)
     assert repr(tool) == "Tool(name='fetch', strict=False, injected=('auth_token', 'region'))"
-    assert tool._required_injected == {"auth_token"}  # region has a default
+    assert tool.required_injected == {"auth_token"}  # region has a default
 
 
 def test_format_result() -> None:

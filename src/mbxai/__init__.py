@@ -3,11 +3,10 @@
 Every client exists twice with the same API: ``AsyncX`` (hand-written, for ``await``)
 and ``X`` (generated from it, for plain calls, safe inside Jupyter and running loops).
 
-Everything is importable from here; modules load on first use, so ``import mbxai``
-stays fast (clients, the agent and optional integrations are imported when touched).
+Everything is importable from here. The errors and the model registry load with the
+package; everything else loads on first use (``_LAZY``), so ``import mbxai`` stays fast.
 """
 
-import importlib as _importlib
 import typing as _typing
 
 from ._errors import (
@@ -20,6 +19,10 @@ from ._errors import (
     InternalServerError,
     MBXAIError,
     MBXAIWarning,
+    MCPConnectionError,
+    MCPServerError,
+    MCPToolError,
+    MCPTooManyToolsError,
     NotFoundError,
     OpenRouterAPIError,
     OpenRouterConnectionError,
@@ -34,171 +37,79 @@ from ._errors import (
     StructuredOutputError,
     ToolLoopLimitError,
 )
-from ._registry import (
-    OpenRouterModel,
-    list_models,
-    register_model,
-)
+from ._registry import OpenRouterModel, list_models, register_model
 from ._version import __version__
 
-if _typing.TYPE_CHECKING:
-    from ._async.agent import (
-        AsyncAgentClient,
-    )
-    from ._async.client import (
-        AsyncOpenRouterClient,
-    )
-    from ._async.images import (
-        AsyncImageClient,
-    )
-    from ._async.mcp import (
-        AsyncMCPClient,
-    )
-    from ._async.sessions import (
-        AsyncFileSessionHandler,
-        AsyncRedisSessionHandler,
-        AsyncSQLSessionHandler,
-    )
-    from ._async.streaming import (
-        AsyncStream,
-    )
-    from ._async.tools import (
-        AsyncToolClient,
-        AsyncToolStream,
-    )
-    from ._images import (
-        GeneratedImage,
-        ImageResponse,
-        ImageUsage,
-    )
-    from ._mcp import (
-        MCPConnectionError,
-        MCPServerError,
-        MCPServerInfo,
-        MCPToolError,
-        MCPTooManyToolsError,
-    )
-    from ._sync.agent import (
-        AgentClient,
-    )
-    from ._sync.client import (
-        OpenRouterClient,
-    )
-    from ._sync.images import (
-        ImageClient,
-    )
-    from ._sync.mcp import (
-        MCPClient,
-    )
-    from ._sync.sessions import (
-        FileSessionHandler,
-        RedisSessionHandler,
-        SQLSessionHandler,
-    )
-    from ._sync.streaming import (
-        Stream,
-    )
-    from ._sync.tools import (
-        ToolClient,
-        ToolStream,
-    )
-    from ._tools import (
-        Tool,
-    )
-    from ._types import (
-        ChatCompletion,
-        ChatCompletionChunk,
-        ChatCompletionMessage,
-        ParsedChatCompletion,
-        ParsedToolChatCompletion,
-        ToolCall,
-        ToolChatCompletion,
-        Usage,
-    )
-    from .agent.models import (
-        AgentEvent,
-        AgentResponse,
-        AgentState,
-        AsyncSessionHandler,
-        DialogOption,
-        GoalEvaluation,
-        HumanInLoopRequest,
-        HumanInLoopResponse,
-        HumanInLoopResponseBatch,
-        HumanInteractionType,
-        InMemorySessionHandler,
-        RequirementAnalysis,
-        SessionHandler,
-        Task,
-        TaskStatus,
-        TodoList,
-        TokenSummary,
-        TokenUsage,
-        ToolAnalysis,
-    )
-    from .mcp_server import (
-        MCPServer,
-    )
-
-#: Public name -> the module defining it, imported on first access.
-_LAZY: dict[str, str] = {
-    "AgentClient": "._sync.agent",
-    "AgentEvent": ".agent.models",
-    "AgentResponse": ".agent.models",
-    "AgentState": ".agent.models",
-    "AsyncAgentClient": "._async.agent",
-    "AsyncFileSessionHandler": "._async.sessions",
-    "AsyncImageClient": "._async.images",
-    "AsyncMCPClient": "._async.mcp",
-    "AsyncOpenRouterClient": "._async.client",
-    "AsyncRedisSessionHandler": "._async.sessions",
-    "AsyncSQLSessionHandler": "._async.sessions",
-    "AsyncSessionHandler": ".agent.models",
-    "AsyncStream": "._async.streaming",
-    "AsyncToolClient": "._async.tools",
-    "AsyncToolStream": "._async.tools",
-    "ChatCompletion": "._types",
-    "ChatCompletionChunk": "._types",
-    "ChatCompletionMessage": "._types",
-    "DialogOption": ".agent.models",
-    "FileSessionHandler": "._sync.sessions",
-    "GeneratedImage": "._images",
-    "GoalEvaluation": ".agent.models",
-    "HumanInLoopRequest": ".agent.models",
-    "HumanInLoopResponse": ".agent.models",
-    "HumanInLoopResponseBatch": ".agent.models",
-    "HumanInteractionType": ".agent.models",
-    "ImageClient": "._sync.images",
-    "ImageResponse": "._images",
-    "ImageUsage": "._images",
-    "InMemorySessionHandler": ".agent.models",
-    "MCPClient": "._sync.mcp",
-    "MCPConnectionError": "._mcp",
-    "MCPServer": ".mcp_server",
-    "MCPServerError": "._mcp",
-    "MCPServerInfo": "._mcp",
-    "MCPTooManyToolsError": "._mcp",
-    "MCPToolError": "._mcp",
-    "OpenRouterClient": "._sync.client",
-    "ParsedChatCompletion": "._types",
-    "ParsedToolChatCompletion": "._types",
-    "RedisSessionHandler": "._sync.sessions",
-    "RequirementAnalysis": ".agent.models",
-    "SQLSessionHandler": "._sync.sessions",
-    "SessionHandler": ".agent.models",
-    "Stream": "._sync.streaming",
-    "Task": ".agent.models",
-    "TaskStatus": ".agent.models",
-    "TodoList": ".agent.models",
-    "TokenSummary": ".agent.models",
-    "TokenUsage": ".agent.models",
-    "Tool": "._tools",
-    "ToolAnalysis": ".agent.models",
-    "ToolCall": "._types",
-    "ToolChatCompletion": "._types",
-    "ToolClient": "._sync.tools",
-    "ToolStream": "._sync.tools",
-    "Usage": "._types",
+#: The names loaded on first use, by the module that defines them. The imports under
+#: TYPE_CHECKING say the same to type checkers (tests/test_public_api.py compares them).
+_LAZY: dict[str, tuple[str, ...]] = {
+    "._async.agent": ("AsyncAgentClient",),
+    "._async.client": ("AsyncOpenRouterClient",),
+    "._async.images": ("AsyncImageClient",),
+    "._async.mcp": ("AsyncMCPClient",),
+    "._async.sessions": (
+        "AsyncFileSessionHandler",
+        "AsyncRedisSessionHandler",
+        "AsyncSQLSessionHandler",
+    ),
+    "._async.streaming": ("AsyncStream",),
+    "._async.tools": (
+        "AsyncToolClient",
+        "AsyncToolStream",
+    ),
+    "._images": (
+        "GeneratedImage",
+        "ImageResponse",
+        "ImageUsage",
+    ),
+    "._mcp": ("MCPServerInfo",),
+    "._sync.agent": ("AgentClient",),
+    "._sync.client": ("OpenRouterClient",),
+    "._sync.images": ("ImageClient",),
+    "._sync.mcp": ("MCPClient",),
+    "._sync.sessions": (
+        "FileSessionHandler",
+        "RedisSessionHandler",
+        "SQLSessionHandler",
+    ),
+    "._sync.streaming": ("Stream",),
+    "._sync.tools": (
+        "ToolClient",
+        "ToolStream",
+    ),
+    "._function_schema": ("Tool",),
+    "._types": (
+        "ChatCompletion",
+        "ChatCompletionChunk",
+        "ChatCompletionMessage",
+        "ParsedChatCompletion",
+        "ParsedToolChatCompletion",
+        "ToolCall",
+        "ToolChatCompletion",
+        "Usage",
+    ),
+    ".agent.models": (
+        "AgentEvent",
+        "AgentResponse",
+        "AgentState",
+        "AsyncSessionHandler",
+        "DialogOption",
+        "GoalEvaluation",
+        "HumanInLoopRequest",
+        "HumanInLoopResponse",
+        "HumanInLoopResponseBatch",
+        "HumanInteractionType",
+        "InMemorySessionHandler",
+        "RequirementAnalysis",
+        "SessionHandler",
+        "Task",
+        "TaskStatus",
+        "TodoList",
+        "TokenSummary",
+        "TokenUsage",
+        "ToolAnalysis",
+    ),
+    ".mcp_server": ("MCPServer",),
 }
 
 __all__ = [
@@ -287,15 +198,61 @@ __all__ = [
     "register_model",
 ]
 
+if _typing.TYPE_CHECKING:
+    from ._async.agent import AsyncAgentClient
+    from ._async.client import AsyncOpenRouterClient
+    from ._async.images import AsyncImageClient
+    from ._async.mcp import AsyncMCPClient
+    from ._async.sessions import (
+        AsyncFileSessionHandler,
+        AsyncRedisSessionHandler,
+        AsyncSQLSessionHandler,
+    )
+    from ._async.streaming import AsyncStream
+    from ._async.tools import AsyncToolClient, AsyncToolStream
+    from ._function_schema import Tool
+    from ._images import GeneratedImage, ImageResponse, ImageUsage
+    from ._mcp import MCPServerInfo
+    from ._sync.agent import AgentClient
+    from ._sync.client import OpenRouterClient
+    from ._sync.images import ImageClient
+    from ._sync.mcp import MCPClient
+    from ._sync.sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
+    from ._sync.streaming import Stream
+    from ._sync.tools import ToolClient, ToolStream
+    from ._types import (
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionMessage,
+        ParsedChatCompletion,
+        ParsedToolChatCompletion,
+        ToolCall,
+        ToolChatCompletion,
+        Usage,
+    )
+    from .agent.models import (
+        AgentEvent,
+        AgentResponse,
+        AgentState,
+        AsyncSessionHandler,
+        DialogOption,
+        GoalEvaluation,
+        HumanInLoopRequest,
+        HumanInLoopResponse,
+        HumanInLoopResponseBatch,
+        HumanInteractionType,
+        InMemorySessionHandler,
+        RequirementAnalysis,
+        SessionHandler,
+        Task,
+        TaskStatus,
+        TodoList,
+        TokenSummary,
+        TokenUsage,
+        ToolAnalysis,
+    )
+    from .mcp_server import MCPServer
+else:
+    from ._lazy import attach as _attach
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mbxai' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = _attach(__name__, _LAZY, __all__)

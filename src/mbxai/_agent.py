@@ -36,7 +36,31 @@ from .agent.models import (
     ToolAnalysis,
 )
 
-__all__ = ["AgentSession", "Plan", "TaskOutcome"]
+__all__ = [
+    "AgentSession",
+    "JournalEntry",
+    "Plan",
+    "TaskOutcome",
+    "Turn",
+    "add_planned_tasks",
+    "apply_responses",
+    "build_response",
+    "check_responses",
+    "clip",
+    "compact_turns",
+    "dialog_request",
+    "evaluation_messages",
+    "evaluation_model",
+    "fallback_task",
+    "forget_journal",
+    "is_secret_name",
+    "journal_key",
+    "llm_calls",
+    "normalize_responses",
+    "plan_messages",
+    "progress_fingerprint",
+    "task_messages",
+]
 
 RECORD_SCHEMA = 1
 STANDARD_DECISIONS = ("proceed", "skip", "abort")
@@ -688,4 +712,22 @@ def build_response(session: AgentSession, final: type[BaseModel] | None) -> Agen
         final_response=final_response,
         token_summary=session.token_summary,
         error=session.error,
+    )
+
+
+def llm_calls(result: Any) -> int:
+    """LLM calls a client's result took (a tool loop's rounds and re-asks included)."""
+    return int(getattr(result, "llm_calls", None) or 1)
+
+
+def fallback_task(prompt: str) -> PlannedTask:
+    """The one task of a plan that came back empty: answer the request."""
+    return PlannedTask(
+        id="t1",
+        title="Answer the request",
+        description=prompt,
+        dependencies=[],
+        tools=[],
+        estimated_complexity=1,
+        human_interaction=None,
     )

@@ -3,7 +3,7 @@
 Each async helper here has a sync twin whose name the code generator maps it to
 (``async_sleep`` -> ``sleep``, ``AsyncLock`` -> ``Lock``, ...). Hand-written async code
 calls the async name; the generated sync package then calls the sync one. This module
-and ``mbxai._mcp_compat`` (the MCP session owners, built on these pieces) are the only
+and ``mbxai._mcp_sessions`` (the MCP session owners, built on these pieces) are the only
 ones that import anyio.
 
 The sync side never runs an event loop in the caller's thread: async-only work (an
@@ -40,7 +40,7 @@ __all__ = [
     "Event",
     "Lock",
     "async_call_blocking",
-    "async_call_tool",
+    "async_call_user_code",
     "async_ensure_asyncio",
     "async_fail_at",
     "async_gather",
@@ -48,8 +48,7 @@ __all__ = [
     "async_sleep",
     "call_abandoned",
     "call_blocking",
-    "call_tool",
-    "ensure_asyncio",
+    "call_user_code",
     "fail_at",
     "gather",
     "getaddrinfo",
@@ -253,7 +252,8 @@ def call_blocking(fn: Callable[..., T], *args: Any) -> T:
 
 def async_ensure_asyncio(what: str) -> None:
     """Fail clearly when code built on an asyncio-only library (redis.asyncio, SQLAlchemy's
-    asyncio extension) runs on another event loop such as trio."""
+    asyncio extension) runs on another event loop such as trio. Async only: its callers
+    mark the call ``# async only``, so the sync twins (which need no event loop) have none."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -266,15 +266,10 @@ def async_ensure_asyncio(what: str) -> None:
         ) from None
 
 
-def ensure_asyncio(what: str) -> None:
-    """Sync twin of :func:`async_ensure_asyncio`: sync code uses the sync client libraries,
-    which need no event loop, so there is nothing to check."""
-
-
 # -- calling user functions that may be sync or async ------------------------------------
 
 
-async def async_call_tool(
+async def async_call_user_code(
     fn: Callable[..., Any],
     kwargs: dict[str, Any],
     timeout: float | None = None,
@@ -323,7 +318,7 @@ def call_abandoned() -> bool:
     return flag is not None and flag.is_set()
 
 
-def call_tool(
+def call_user_code(
     fn: Callable[..., Any],
     kwargs: dict[str, Any],
     timeout: float | None = None,
@@ -355,7 +350,7 @@ def _call_in_daemon(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: flo
 
     def target() -> None:
         try:
-            outcome.append((True, context.run(call_tool, fn, kwargs)))
+            outcome.append((True, context.run(call_user_code, fn, kwargs)))
         except BaseException as exc:  # handed to the caller's thread below
             outcome.append((False, exc))
         finally:

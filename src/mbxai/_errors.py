@@ -16,11 +16,18 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConfigurationError",
+    "FetchError",
     "HumanResponseError",
     "InternalServerError",
+    "LineTooLongError",
     "LocalModelServerError",
     "MBXAIError",
     "MBXAIWarning",
+    "MCPConnectionError",
+    "MCPServerError",
+    "MCPServerStartError",
+    "MCPTooManyToolsError",
+    "MCPToolError",
     "NotFoundError",
     "OpenRouterAPIError",
     "OpenRouterConnectionError",
@@ -34,6 +41,7 @@ __all__ = [
     "StreamError",
     "StructuredOutputError",
     "ToolLoopLimitError",
+    "ToolOutcomeUnknown",
 ]
 
 
@@ -273,3 +281,68 @@ class ToolLoopLimitError(MBXAIError):
         self.pending_calls = pending_calls or []
         self.rounds = rounds
         self.usage = usage
+
+
+class ToolOutcomeUnknown(MBXAIError):
+    """A tool call was claimed in an agent's journal but never recorded as finished (its
+    process died, or it outlived its timeout): it may or may not have taken effect, so the
+    agent does not run it again. The model is told so, as for any failing tool."""
+
+
+class MCPServerError(MBXAIError):
+    """Something went wrong with an MCP server; the message names the server."""
+
+
+class MCPConnectionError(MCPServerError):
+    """An MCP server could not be reached, dropped the connection, or did not answer in time.
+
+    Raised by ``register_mcp_server`` when the first connection fails. During a chat the
+    model gets it as the tool's result ("server X unavailable: ..."), not you.
+    """
+
+
+class MCPToolError(MCPServerError):
+    """An MCP server answered a tool call with an error (``isError``, or a protocol error).
+
+    During a chat the model gets it as the tool's result, so it can correct itself.
+    """
+
+
+class MCPTooManyToolsError(MCPServerError, ConfigurationError):
+    """A server offers more tools than ``max_tools=`` (after ``allow=``/``deny=``/
+    ``tool_filter=``), raised by ``register_mcp_server``; nothing is left registered.
+
+    Attributes:
+        server: The server's name.
+        count: How many of its tools passed the filters (at least this many, when the
+            server's listing was too long to read to its end).
+        max_tools: The cap.
+    """
+
+    def __init__(self, server: str, count: int, max_tools: int, *, cut: bool = False) -> None:
+        self.server = server
+        self.count = count
+        self.max_tools = max_tools
+        many = f"at least {count}" if cut else str(count)
+        super().__init__(
+            f"MCP server {server!r} offers {many} tools (after allow=/deny=/tool_filter=), "
+            f"more than max_tools={max_tools}: pick the ones the model needs with allow=, "
+            "deny= or tool_filter=, or raise max_tools= (every registered schema is sent "
+            "with every request)"
+        )
+
+
+class MCPServerStartError(MCPServerError, RuntimeError):
+    """:meth:`MCPServer.serve_http` could not start listening."""
+
+
+class FetchError(MBXAIError):
+    """An input URL could not be downloaded; reported as ``success=False``, not raised."""
+
+    def __init__(self, source: Any, reason: str) -> None:
+        # source: the input (its ``label`` and credential-free ``display``).
+        super().__init__(f"could not fetch {source.label} from {source.display}: {reason}")
+
+
+class LineTooLongError(ValueError):
+    """A line grew past the decoder's limit without a line break."""

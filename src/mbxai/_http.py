@@ -30,6 +30,7 @@ from ._logging import redact_url, register_secret
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "NO_DEADLINE",
     "BodyDecoder",
     "Deadline",
     "SafeURL",
@@ -53,7 +54,7 @@ PIECE: Final = 64 * 1024
 class SafeURL(str):
     """A URL string whose repr hides its ``user:password@`` (its value keeps it).
 
-    :func:`mbxai._base.check_base_url` returns one for a URL with credentials, so that a
+    :func:`mbxai._client_base.check_base_url` returns one for a URL with credentials, so that a
     config or client repr built from it shows ``https://***@host/v1``.
     """
 

@@ -28,20 +28,14 @@ from typing import Any, Final, TypeAlias
 
 import httpx
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import (
-    _USER_AGENT,
-    _decode_body,
-    api_error,
-    check_base_url,
-    check_retry_settings,
-    http_timeout,
-    retry_options,
+from ._checks import check_bool, check_int
+from ._client_base import (
+    decode_response,
 )
-from ._checks import check_bool, check_int, check_str, check_str_mapping
-from ._errors import ConfigurationError, MBXAIError, OpenRouterAPIError
-from ._logging import redact, register_secret
+from ._errors import ConfigurationError, FetchError, MBXAIError, OpenRouterAPIError
+from ._logging import redact
 from ._ssrf import check_fetch_target
 
 __all__ = [
@@ -49,12 +43,11 @@ __all__ = [
     "DEFAULT_IMAGE_MODEL",
     "DEFAULT_MAX_IMAGE_BYTES",
     "EditPlan",
-    "FetchError",
     "FileSource",
     "GeneratedImage",
-    "ImageClientConfig",
     "ImageInput",
     "ImageResponse",
+    "ImageSettings",
     "ImageSource",
     "ImageUsage",
     "LoadedImage",
@@ -193,119 +186,38 @@ class _WireResponse(BaseModel):
 # -- configuration ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class ImageClientConfig:
-    """Everything the image client needs, resolved and checked once."""
+@dataclass(frozen=True, slots=True)
+class ImageSettings:
+    """The image client's own settings (the endpoint's are an
+    :class:`~mbxai._client_base.EndpointConfig`), checked once."""
 
-    api_key: SecretStr | None
-    base_url: str
-    headers: Mapping[str, str]
-    timeout: httpx.Timeout
-    max_retries: int
-    retry_options: Mapping[str, Any]
     max_image_bytes: int
     fetch_timeout: float
     allow_private_urls: bool
     allow_local_files: bool
-    generations_url: str = field(init=False)
-    edits_url: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "generations_url", f"{self.base_url}/images/generations")
-        object.__setattr__(self, "edits_url", f"{self.base_url}/images/edits")
-
-    def __repr__(self) -> str:
-        return (
-            f"ImageClientConfig(base_url={self.base_url!r}, "
-            f"api_key={'***' if self.api_key else None}, max_retries={self.max_retries})"
-        )
 
     @classmethod
     def create(
         cls,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        default_headers: Mapping[str, str] | None,
-        max_retries: int,
-        retry_initial_delay: float,
-        retry_max_delay: float,
-        max_retry_after: float,
-        timeout: float | httpx.Timeout | None,
-        max_image_bytes: int,
-        fetch_timeout: float,
-        allow_private_urls: bool,
-        allow_local_files: bool,
-    ) -> ImageClientConfig:
-        """Apply environment fallbacks (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) and check
-        every argument's type and range, naming what is wrong (a bool must be a real bool:
-        ``"false"`` is refused, not read as true). Nothing is written to the environment."""
-        check_str("api_key", api_key, none=True)
-        check_str("base_url", base_url, none=True)
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        key = key.strip() if key else None
-        url = check_base_url(
-            base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_IMAGE_BASE_URL
-        )
-        if key is None and httpx.URL(url).host == "api.openai.com":
-            raise ConfigurationError(
-                "no OpenAI API key: pass api_key=... or set OPENAI_API_KEY "
-                "(or point base_url at an endpoint that needs none)"
-            )
-        check_retry_settings(
-            max_retries=max_retries,
-            retry_initial_delay=retry_initial_delay,
-            retry_max_delay=retry_max_delay,
-            max_retry_after=max_retry_after,
-        )
-        if (
-            not isinstance(timeout, httpx.Timeout)
-            and timeout is not None
-            and (not _finite(timeout) or timeout <= 0)
-        ):
-            raise ConfigurationError(
-                f"timeout must be seconds > 0, an httpx.Timeout or None, got {timeout!r}"
-            )
+        max_image_bytes: Any,
+        fetch_timeout: Any,
+        allow_private_urls: Any,
+        allow_local_files: Any,
+    ) -> ImageSettings:
+        """Check every argument's type and range, naming what is wrong (a bool must be a
+        real bool: ``"false"`` is refused, not read as true)."""
         check_int("max_image_bytes", max_image_bytes, minimum=1)
         if not _finite(fetch_timeout) or not 0 < fetch_timeout <= _MAX_FETCH_TIMEOUT:
             raise ConfigurationError(
                 "fetch_timeout must be a finite number of seconds > 0 and at most "
                 f"{_MAX_FETCH_TIMEOUT} (a day), got {fetch_timeout!r}"
             )
-        check_bool("allow_private_urls", allow_private_urls)
-        check_bool("allow_local_files", allow_local_files)
-        headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
-        for name, value in check_str_mapping("default_headers", default_headers).items():
-            if not _HEADER_NAME.fullmatch(name):
-                raise ConfigurationError(
-                    f"default_headers: {name[:40]!r} is not a valid header name"
-                )
-            if any(c in value for c in "\r\n\0"):
-                raise ConfigurationError(
-                    f"default_headers[{name!r}] must not contain line breaks or NUL"
-                )
-            if name.lower() == "authorization":
-                raise ConfigurationError("pass the API key as api_key=..., not as a header")
-            headers[name] = value
-        if key is not None:
-            headers["Authorization"] = f"Bearer {key}"
-        register_secret(key)
         return cls(
-            api_key=SecretStr(key) if key else None,
-            base_url=url,
-            headers=headers,
-            timeout=http_timeout(timeout),
-            max_retries=max_retries,
-            retry_options=retry_options(
-                max_retries=max_retries,
-                retry_initial_delay=float(retry_initial_delay),
-                retry_max_delay=float(retry_max_delay),
-                max_retry_after=float(max_retry_after),
-            ),
             max_image_bytes=max_image_bytes,
             fetch_timeout=float(fetch_timeout),
-            allow_private_urls=allow_private_urls,
-            allow_local_files=allow_local_files,
+            allow_private_urls=check_bool("allow_private_urls", allow_private_urls),
+            allow_local_files=check_bool("allow_local_files", allow_local_files),
         )
 
 
@@ -535,13 +447,6 @@ class FileSource:
 
 
 ImageSource: TypeAlias = LoadedImage | UrlSource | FileSource
-
-
-class FetchError(MBXAIError):
-    """An input URL could not be downloaded; reported as ``success=False``, not raised."""
-
-    def __init__(self, source: UrlSource, reason: str) -> None:
-        super().__init__(f"could not fetch {source.label} from {source.display}: {reason}")
 
 
 def sniff_mime(data: bytes) -> str | None:
@@ -868,23 +773,7 @@ def decode_images_response(
 ) -> ImageResponse:
     """Turn an HTTP response into an :class:`ImageResponse`, or raise its typed error
     (which the retry policy inspects)."""
-    if status >= 400:
-        raise api_error(status, headers, _decode_body(content))
-    try:
-        wire = _WireResponse.model_validate_json(content)
-    except ValidationError as exc:
-        body = _decode_body(content)
-        if isinstance(body, dict) and "error" in body:
-            raise api_error(status, headers, body) from None
-        raise OpenRouterAPIError(
-            "the endpoint's response is not an images response "
-            f"({exc.errors(include_url=False)[0]['msg']})",
-            status_code=status,
-            body=body,
-            request_id=headers.get("x-request-id"),
-        ) from None
-    if wire.model_extra and wire.model_extra.get("error"):
-        raise api_error(status, headers, {"error": wire.model_extra["error"]})
+    wire = decode_response(status, headers, content, _WireResponse, "an images response")
     if not wire.data:
         raise OpenRouterAPIError(
             "the endpoint returned no images",

@@ -14,7 +14,13 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any
 
-__all__ = ["get_logger", "redact", "redact_url", "register_secret"]
+__all__ = [
+    "get_logger",
+    "is_debug",
+    "redact",
+    "redact_url",
+    "register_secret",
+]
 
 _stdlib = logging.getLogger("mbxai")
 # A library stays silent until the application configures logging (no "last resort" output).

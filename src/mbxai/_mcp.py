@@ -1,7 +1,7 @@
 """The flavour-free half of MCP support: what needs no I/O and no ``mcp`` import.
 
 Shared by the MCP client (``mbxai._async.mcp`` and its generated sync twin), the session
-owner in ``mbxai._mcp_compat`` and the server in ``mbxai.mcp_server``:
+owner in ``mbxai._mcp_sessions`` and the server in ``mbxai.mcp_server``:
 
 * :class:`ServerSpec` and :func:`server_spec`: what ``register_mcp_server`` was given,
   checked once (name, transport, URL normalisation, headers and token, which tools to
@@ -12,7 +12,6 @@ owner in ``mbxai._mcp_compat`` and the server in ``mbxai.mcp_server``:
   namespaced ``server__tool`` on a collision, always valid for the model);
 * :func:`format_call_result`: a ``CallToolResult`` as text for the model, credentials masked;
 * :func:`tool_result_payload`: a Python return value as MCP text + ``structuredContent``;
-* the MCP errors, under :class:`mbxai.MBXAIError`.
 
 The ``mcp`` SDK is an optional dependency (``pip install 'mbxai[mcp]'``): nothing here
 imports it, so ``import mbxai`` stays light; :func:`require_sdk` says how to install it.
@@ -36,7 +35,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pydantic_core
 from pydantic import BaseModel, SecretStr
 
-from ._errors import ConfigurationError, MBXAIError
+from ._errors import ConfigurationError
+from ._function_schema import Tool
 from ._logging import register_secret
 from ._masking import MASK, Masker
 
@@ -45,12 +45,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MASK",
     "Budget",
-    "MCPConnectionError",
-    "MCPServerError",
     "MCPServerInfo",
-    "MCPTooManyToolsError",
-    "MCPToolError",
     "Masker",
+    "RenamedTool",
     "ServerSpec",
     "ToolSelection",
     "TransportKind",
@@ -100,49 +97,6 @@ _TRANSPORTS: Final[Mapping[str, TransportKind]] = {
 
 
 # -- errors -------------------------------------------------------------------------------
-
-
-class MCPServerError(MBXAIError):
-    """Something went wrong with an MCP server; the message names the server."""
-
-
-class MCPConnectionError(MCPServerError):
-    """An MCP server could not be reached, dropped the connection, or did not answer in time.
-
-    Raised by ``register_mcp_server`` when the first connection fails. During a chat the
-    model gets it as the tool's result ("server X unavailable: ..."), not you.
-    """
-
-
-class MCPToolError(MCPServerError):
-    """An MCP server answered a tool call with an error (``isError``, or a protocol error).
-
-    During a chat the model gets it as the tool's result, so it can correct itself.
-    """
-
-
-class MCPTooManyToolsError(MCPServerError, ConfigurationError):
-    """A server offers more tools than ``max_tools=`` (after ``allow=``/``deny=``/
-    ``tool_filter=``), raised by ``register_mcp_server``; nothing is left registered.
-
-    Attributes:
-        server: The server's name.
-        count: How many of its tools passed the filters (at least this many, when the
-            server's listing was too long to read to its end).
-        max_tools: The cap.
-    """
-
-    def __init__(self, server: str, count: int, max_tools: int, *, cut: bool = False) -> None:
-        self.server = server
-        self.count = count
-        self.max_tools = max_tools
-        many = f"at least {count}" if cut else str(count)
-        super().__init__(
-            f"MCP server {server!r} offers {many} tools (after allow=/deny=/tool_filter=), "
-            f"more than max_tools={max_tools}: pick the ones the model needs with allow=, "
-            "deny= or tool_filter=, or raise max_tools= (every registered schema is sent "
-            "with every request)"
-        )
 
 
 def require_sdk() -> None:
@@ -693,3 +647,14 @@ def tool_result_payload(value: Any) -> tuple[str, dict[str, Any] | None]:
     text = json.dumps(jsonable, ensure_ascii=False, separators=(",", ":"))
     structured = jsonable if isinstance(jsonable, dict) else {"result": jsonable}
     return text, structured
+
+
+class RenamedTool:
+    """A server's tool as built once already, to build again under another name."""
+
+    __slots__ = ("description", "input_schema", "name")
+
+    def __init__(self, mcp_name: str, tool: Tool) -> None:
+        self.name = mcp_name
+        self.description = tool.description
+        self.input_schema = tool.parameters

@@ -12,7 +12,13 @@ from enum import StrEnum
 
 from ._errors import ConfigurationError
 
-__all__ = ["OpenRouterModel", "list_models", "register_model", "resolve_model"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "OpenRouterModel",
+    "list_models",
+    "register_model",
+    "resolve_model",
+]
 
 
 class OpenRouterModel(StrEnum):

@@ -28,7 +28,13 @@ from typing import Any
 from ._errors import OpenRouterAPIError, OpenRouterConnectionError
 from ._logging import get_logger
 
-__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "RetrySchedule", "parse_retry_after"]
+__all__ = [
+    "RETRYABLE_STATUS",
+    "RetryPolicy",
+    "RetrySchedule",
+    "parse_retry_after",
+    "should_retry_header",
+]
 
 RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -117,7 +123,7 @@ class RetrySchedule:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> RetrySchedule:
-        """The schedule for ``_base.retry_options(...)`` (keyword arguments stamina takes)."""
+        """The schedule for ``_client_base.retry_options(...)`` (keyword arguments stamina takes)."""
         return cls(
             policy=options["on"],
             retries=int(options["attempts"]) - 1,

@@ -11,26 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ._errors import ConfigurationError, StructuredOutputError
-from ._logging import get_logger, is_debug
-from ._types import ChatCompletion
-
-if TYPE_CHECKING:
-    from ._structured import SchemaOptions, Strategy, StructuredMode
+from ._errors import ConfigurationError
 
 __all__ = [
-    "Reask",
     "ResponseFormat",
     "SchemaFormat",
-    "StructuredReplies",
     "extract_json",
     "reask_messages",
     "response_format_for",
     "strict_schema",
+    "validation_feedback",
 ]
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
@@ -158,78 +152,3 @@ def reask_messages(raw: str | None, error: ValidationError) -> list[dict[str, An
             "Reply again with only the corrected JSON object.",
         },
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Reask:
-    """A rejected structured reply: send :attr:`messages` and ask again."""
-
-    messages: list[dict[str, Any]]
-
-
-class StructuredReplies:
-    """Checks the replies of one ``parse`` call against its response format.
-
-    Shared by every client's ``parse``: :meth:`check` validates a reply, answers a
-    :class:`Reask` while attempts remain, and raises :class:`StructuredOutputError` (with
-    the raw output) on a refusal, an empty reply, or the last invalid one. With a
-    :class:`~mbxai._structured.Strategy` the reply is read the way its mode needs (the
-    prompt-based modes extract and repair the JSON).
-    """
-
-    __slots__ = ("attempt", "attempts", "format", "options", "response_format")
-
-    def __init__(
-        self, response_format: type[Any], parse_retries: int, options: SchemaOptions | None = None
-    ) -> None:
-        self.format = response_format_for(response_format)
-        self.response_format = response_format
-        self.attempts = parse_retries + 1
-        self.attempt = 0
-        self.options = options
-
-    def strategy(self, mode: StructuredMode) -> Strategy:
-        """This response format asked for in ``mode`` (with the client's schema options)."""
-        from ._structured import NO_OPTIONS, Strategy
-
-        return Strategy.create(mode, self.format, options=self.options or NO_OPTIONS)
-
-    def check(
-        self, completion: ChatCompletion, strategy: Strategy | None = None
-    ) -> BaseModel | Reask:
-        """The validated object of ``completion``'s first choice, or a :class:`Reask`."""
-        self.attempt += 1
-        if not completion.choices:
-            raise StructuredOutputError(
-                "the endpoint returned no choices",
-                raw_output=None,
-                response_format=self.response_format,
-            )
-        message = completion.choices[0].message
-        if message.refusal:
-            raise StructuredOutputError(
-                f"the model refused: {message.refusal}",
-                raw_output=message.refusal,
-                response_format=self.response_format,
-                attempts=self.attempt,
-            )
-        raw = message.content
-        try:
-            if strategy is None:
-                return self.format.validate(raw or "")
-            return strategy.validate(self.format.model, raw or "")
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            if is_debug():
-                get_logger().debug("parse.invalid", attempt=self.attempt, errors=len(errors))
-            if self.attempt < self.attempts:
-                return Reask(reask_messages(raw, exc))
-            mode = f" ({strategy.mode} mode)" if strategy is not None else ""
-            raise StructuredOutputError(
-                f"the model's reply did not validate as {self.response_format.__name__} "
-                f"after {self.attempts} attempt(s){mode}",
-                raw_output=raw,
-                errors=errors,
-                response_format=self.response_format,
-                attempts=self.attempts,
-            ) from None

@@ -11,6 +11,8 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from ._errors import LineTooLongError
+
 __all__ = ["LineDecoder", "SSEDecoder", "ServerSentEvent"]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -79,10 +81,6 @@ class SSEDecoder:
         self._data = []
         self._size = 0
         return event
-
-
-class LineTooLongError(ValueError):
-    """A line grew past the decoder's limit without a line break."""
 
 
 class LineDecoder:

@@ -30,7 +30,7 @@ from typing import Any, Final, TypeAlias
 
 import httpx
 
-from ._base import _USER_AGENT
+from ._client_base import USER_AGENT
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -57,7 +57,7 @@ FETCH_HEADERS: Final[Mapping[str, str]] = {
     # Compressed bodies would be inflated before the size cap could stop them; images are
     # compressed already, so they are asked for as they are (and refused otherwise).
     "Accept-Encoding": "identity",
-    "User-Agent": _USER_AGENT,
+    "User-Agent": USER_AGENT,
 }
 
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052, the well-known prefix

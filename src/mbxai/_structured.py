@@ -38,16 +38,21 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from . import _json
-from ._errors import ConfigurationError, OpenRouterAPIError
-from ._schema import SchemaFormat, extract_json
+from ._errors import ConfigurationError, OpenRouterAPIError, StructuredOutputError
+from ._logging import get_logger, is_debug
+from ._schema import SchemaFormat, extract_json, reask_messages, response_format_for
 from ._types import ChatCompletion, ChatCompletionMessage
 
 __all__ = [
     "MODES",
+    "NO_OPTIONS",
     "EndpointMemory",
+    "Reask",
     "SchemaOptions",
     "Strategy",
     "StructuredMode",
+    "StructuredReplies",
+    "StructuredSettings",
     "ToolCalling",
     "check_mode",
     "check_tool_calling",
@@ -142,6 +147,36 @@ class EndpointMemory:
 
     def reject_tools(self, slug: str) -> None:
         self._no_tools.add(slug)
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredSettings:
+    """How a chat client asks for structured output, for its own ``parse`` and for the
+    clients that wrap it (a tool client asks the same way in its rounds).
+
+    Attributes:
+        parse_retries: How often an invalid reply is re-asked.
+        modes: The modes tried, in order (the client's ``structured_output``).
+        options: The schema options (outline in every mode, caps in the schema sent).
+        memory: What the endpoint rejected, per model (shared by every user of the client).
+    """
+
+    parse_retries: int
+    modes: tuple[StructuredMode, ...]
+    options: SchemaOptions
+    memory: EndpointMemory
+
+    def chain(self, slug: str, mode: StructuredMode | None = None) -> tuple[StructuredMode, ...]:
+        """The modes to try for ``slug``: ``mode`` alone when given, else :attr:`modes`
+        without those this endpoint already rejected for ``slug``."""
+        if mode is not None:
+            return (check_mode(mode),)
+        return self.memory.usable(slug, self.modes)
+
+    def reject(self, slug: str, mode: str, reason: str) -> None:
+        """Remember that ``slug``'s endpoint does not do ``mode`` (logged with ``reason``)."""
+        self.memory.reject(slug, mode)
+        get_logger().info("parse.mode_unsupported", model=slug, mode=mode, reason=reason[:200])
 
 
 # -- "is this error an unsupported feature?" --------------------------------------------------
@@ -558,3 +593,79 @@ class Strategy:
         except (ValueError, RecursionError):  # repaired into something nested too deeply
             raise _too_deep(content) from None
         return model.model_validate_json(encoded)
+
+
+# -- checking replies -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reask:
+    """A rejected structured reply: send :attr:`messages` and ask again."""
+
+    messages: list[dict[str, Any]]
+
+
+class StructuredReplies:
+    """Checks the replies of one ``parse`` call against its response format.
+
+    Shared by every client's ``parse``: :meth:`check` validates a reply, answers a
+    :class:`Reask` while attempts remain, and raises :class:`StructuredOutputError` (with
+    the raw output) on a refusal, an empty reply, or the last invalid one. With a
+    :class:`~mbxai._structured.Strategy` the reply is read the way its mode needs (the
+    prompt-based modes extract and repair the JSON).
+    """
+
+    __slots__ = ("attempt", "attempts", "format", "options", "response_format")
+
+    def __init__(
+        self, response_format: type[Any], parse_retries: int, options: SchemaOptions | None = None
+    ) -> None:
+        self.format = response_format_for(response_format)
+        self.response_format = response_format
+        self.attempts = parse_retries + 1
+        self.attempt = 0
+        self.options = options
+
+    def strategy(self, mode: StructuredMode) -> Strategy:
+        """This response format asked for in ``mode`` (with the client's schema options)."""
+        return Strategy.create(mode, self.format, options=self.options or NO_OPTIONS)
+
+    def check(
+        self, completion: ChatCompletion, strategy: Strategy | None = None
+    ) -> BaseModel | Reask:
+        """The validated object of ``completion``'s first choice, or a :class:`Reask`."""
+        self.attempt += 1
+        if not completion.choices:
+            raise StructuredOutputError(
+                "the endpoint returned no choices",
+                raw_output=None,
+                response_format=self.response_format,
+            )
+        message = completion.choices[0].message
+        if message.refusal:
+            raise StructuredOutputError(
+                f"the model refused: {message.refusal}",
+                raw_output=message.refusal,
+                response_format=self.response_format,
+                attempts=self.attempt,
+            )
+        raw = message.content
+        try:
+            if strategy is None:
+                return self.format.validate(raw or "")
+            return strategy.validate(self.format.model, raw or "")
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if is_debug():
+                get_logger().debug("parse.invalid", attempt=self.attempt, errors=len(errors))
+            if self.attempt < self.attempts:
+                return Reask(reask_messages(raw, exc))
+            mode = f" ({strategy.mode} mode)" if strategy is not None else ""
+            raise StructuredOutputError(
+                f"the model's reply did not validate as {self.response_format.__name__} "
+                f"after {self.attempts} attempt(s){mode}",
+                raw_output=raw,
+                errors=errors,
+                response_format=self.response_format,
+                attempts=self.attempts,
+            ) from None

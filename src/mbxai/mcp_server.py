@@ -26,11 +26,12 @@ from pydantic import SecretStr
 
 from . import _json
 from ._checks import check_int, check_number, check_str
-from ._concurrency import async_call_tool
-from ._errors import ConfigurationError
+from ._concurrency import async_call_user_code
+from ._errors import ConfigurationError, MCPServerStartError
+from ._function_schema import Tool, build_tool
 from ._logging import get_logger, register_secret
-from ._mcp import MCPServerError, describe_error, require_sdk, tool_result_payload
-from ._tools import Tool, ToolRegistry, build_tool
+from ._mcp import describe_error, require_sdk, tool_result_payload
+from ._tools import ToolRegistry
 
 __all__ = ["MCPServer", "MCPServerStartError", "RunningMCPServer", "request_headers"]
 
@@ -316,7 +317,7 @@ class MCPServer:
             return error(str(exc))
         reset = _headers.set(_headers_of(ctx))
         try:
-            value = await async_call_tool(tool.function, kwargs)
+            value = await async_call_user_code(tool.function, kwargs)
         except Exception as exc:  # the caller's model gets it, as with local tools
             return error(describe_error(exc))
         finally:
@@ -439,10 +440,6 @@ class _RequireToken:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self._app(scope, receive, send)
-
-
-class MCPServerStartError(MCPServerError, RuntimeError):
-    """:meth:`MCPServer.serve_http` could not start listening."""
 
 
 class RunningMCPServer:

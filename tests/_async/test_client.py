@@ -29,9 +29,8 @@ from mbxai import (
     OpenRouterTimeoutError,
     RateLimitError,
     StreamError,
-    StructuredOutputError,
 )
-from mbxai.testing import Disconnect, Failure, FakeModel, Raw, Reply, Timeout
+from mbxai.testing import Disconnect, Failure, FakeModel, Raw, Timeout
 
 pytestmark = pytest.mark.anyio
 
@@ -212,7 +211,7 @@ def test_key_never_in_repr(caplog: pytest.LogCaptureFixture) -> None:
     client = make_client()
     assert KEY not in repr(client)
     assert KEY not in repr(client._config)
-    assert KEY not in str(vars(client).get("_twin_args"))
+    assert KEY not in str(vars(client))
 
 
 async def test_debug_logs_never_show_key_or_content(caplog: pytest.LogCaptureFixture) -> None:
@@ -225,72 +224,6 @@ async def test_debug_logs_never_show_key_or_content(caplog: pytest.LogCaptureFix
     assert KEY not in logged
     assert "private question" not in logged
     assert "top secret answer" not in logged
-
-
-# -- structured output --------------------------------------------------------------------
-
-
-async def test_parse_sends_strict_schema_and_validates() -> None:
-    fake = FakeModel()
-    async with make_client(transport=fake) as client:
-        response = await client.parse(
-            messages=[{"role": "user", "content": "Tell me about Paris"}], response_format=CityInfo
-        )
-    city = response.choices[0].message.parsed
-    assert isinstance(city, CityInfo)
-    assert response.parsed is city
-    fmt = fake.requests[0].json["response_format"]
-    assert fmt["type"] == "json_schema"
-    assert fmt["json_schema"]["name"] == "CityInfo"
-    assert fmt["json_schema"]["strict"] is True
-    schema = fmt["json_schema"]["schema"]
-    assert schema["additionalProperties"] is False
-    assert schema["required"] == ["name", "population", "country"]
-
-
-async def test_parse_reasks_with_the_validation_error_then_succeeds() -> None:
-    good = CityInfo(name="Paris", population=2_100_000, country="France").model_dump_json()
-    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.5}
-    fake = FakeModel(
-        [
-            Reply(content='```json\n{"name": "Paris"}\n```', usage=usage),
-            Reply(content=f"```json\n{good}\n```", usage=usage),
-        ]
-    )
-    async with make_client(transport=fake) as client:
-        response = await client.parse(HELLO, response_format=CityInfo)
-    assert response.parsed == CityInfo(name="Paris", population=2_100_000, country="France")
-    assert len(fake.requests) == 2
-    feedback = fake.requests[1].messages
-    assert feedback[-2] == {"role": "assistant", "content": '```json\n{"name": "Paris"}\n```'}
-    assert "population" in feedback[-1]["content"]
-    assert "country" in feedback[-1]["content"]
-    assert response.usage is not None
-    assert response.usage.total_tokens == 30  # both attempts are counted
-    assert response.usage.cost == pytest.approx(1.0)
-    assert fake.requests[0].messages == HELLO  # the caller's list was not extended
-
-
-async def test_parse_raises_typed_error_with_raw_output_after_retries() -> None:
-    fake = FakeModel(["not json at all", "still not json"])
-    async with make_client(transport=fake, parse_retries=1) as client:
-        with pytest.raises(StructuredOutputError) as info:
-            await client.parse(HELLO, response_format=CityInfo)
-    assert info.value.raw_output == "still not json"
-    assert info.value.attempts == 2
-    assert info.value.response_format is CityInfo
-    assert info.value.errors
-    assert len(fake.requests) == 2
-
-
-async def test_parse_without_reask_and_refusal() -> None:
-    fake = FakeModel(["{}", Reply(refusal="I can't help with that")])
-    async with make_client(transport=fake, parse_retries=0) as client:
-        with pytest.raises(StructuredOutputError):
-            await client.parse(HELLO, response_format=CityInfo)
-        with pytest.raises(StructuredOutputError, match="refused"):
-            await client.parse(HELLO, response_format=CityInfo)
-    assert len(fake.requests) == 2
 
 
 # -- streaming ----------------------------------------------------------------------------
@@ -663,7 +596,7 @@ async def test_credentials_in_base_url_are_sent_as_basic_auth_and_hidden() -> No
     async with make_client(base_url=base, transport=fake) as client:
         assert "s3cret-pw" not in repr(client)
         assert "s3cret-pw" not in repr(client._config)
-        assert "s3cret-pw" not in str(vars(client).get("_twin_args"))
+        assert "s3cret-pw" not in repr(vars(client).get("_config"))
         assert repr(client).count("***@proxy.example") == 1
         await client.create(HELLO)
         async for _ in await client.create(HELLO, stream=True):

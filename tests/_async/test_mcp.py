@@ -28,10 +28,10 @@ from mbxai import (
     MCPServer,
 )
 from mbxai._concurrency import async_call_blocking, async_sleep
-from mbxai._mcp import MCPTooManyToolsError
+from mbxai._errors import MCPTooManyToolsError
 from mbxai.mcp_server import RunningMCPServer
 from mbxai.testing import FakeModel, Reply, call
-from tests._mcp_servers import (
+from tests.fix_mcp import (
     ROOT,
     BulkServer,
     ChildServer,
@@ -53,13 +53,6 @@ API_KEY = "key-9d8e7f-secret"
 ASK = [{"role": "user", "content": "Use the tools."}]
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[RunningMCPServer]:
-    """Our demo MCP server over Streamable HTTP, shared by the tests that only read it."""
-    with demo_server("demo").serve_http() as running:
-        yield running
-
-
 def make(fake: FakeModel) -> AsyncMCPClient:
     return AsyncMCPClient(AsyncOpenRouterClient(token="test-key", transport=fake, max_retries=0))
 
@@ -71,7 +64,7 @@ def tool_results(fake: FakeModel, request: int = -1) -> list[str]:
 
 def stdio_demo() -> Any:
     return mcp.StdioServerParameters(
-        command=sys.executable, args=["-m", "tests._mcp_servers", "stdio"], cwd=str(ROOT)
+        command=sys.executable, args=["-m", "tests.fix_mcp", "stdio"], cwd=str(ROOT)
     )
 
 
@@ -112,16 +105,16 @@ def alive(pid: int) -> bool:
 # -- connecting and calling ---------------------------------------------------------------
 
 
-async def test_tools_are_listed_and_a_model_call_round_trips(demo: RunningMCPServer) -> None:
+async def test_tools_are_listed_and_a_model_call_round_trips(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("add", a=2, b=3), call("city", name="Paris")]), "5"])
-    base_url = demo.url.removesuffix("/mcp")  # as in the seed: a bare base URL means /mcp
+    base_url = mcp_demo.url.removesuffix("/mcp")  # as in the seed: a bare base URL means /mcp
     async with make(fake) as client:
         names = await client.register_mcp_server("demo", base_url, timeout=10)
         assert {"add", "echo", "fail", "city", "whoami"} <= set(names)
         info = client.mcp_servers["demo"]
         assert info.connected
         assert info.transport == "http"
-        assert info.where == demo.url
+        assert info.where == mcp_demo.url
         response = await client.chat(ASK)
 
     assert response.content == "5"
@@ -140,20 +133,20 @@ async def test_tools_are_listed_and_a_model_call_round_trips(demo: RunningMCPSer
     ]
 
 
-async def test_error_results_reach_the_model_as_errors(demo: RunningMCPServer) -> None:
+async def test_error_results_reach_the_model_as_errors(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("fail", reason="disk full")]), "Sorry."])
     async with make(fake) as client:
-        await client.register_mcp_server("demo", demo.url, timeout=10)
+        await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         response = await client.chat(ASK)
 
     assert response.content == "Sorry."
     assert tool_results(fake) == ["Error: tool 'fail' raised MCPToolError: RuntimeError: disk full"]
 
 
-async def test_arguments_are_checked_against_the_servers_schema(demo: RunningMCPServer) -> None:
+async def test_arguments_are_checked_against_the_servers_schema(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("add", a="two", b=3)]), "Oops."])
     async with make(fake) as client:
-        await client.register_mcp_server("demo", demo.url, timeout=10)
+        await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         await client.chat(ASK)
 
     [result] = tool_results(fake)
@@ -161,7 +154,7 @@ async def test_arguments_are_checked_against_the_servers_schema(demo: RunningMCP
     assert "'two' is not of type 'integer'" in result
 
 
-async def test_colliding_tool_names_are_namespaced(demo: RunningMCPServer) -> None:
+async def test_colliding_tool_names_are_namespaced(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel(
         [
             Reply(
@@ -182,9 +175,11 @@ async def test_colliding_tool_names_are_namespaced(demo: RunningMCPServer) -> No
 
     async with make(fake) as client:
         client.register_tool("add", None, add)
-        first = await client.register_mcp_server("demo", demo.url, timeout=10)
-        again = await client.register_mcp_server("again", demo.url, timeout=10)
-        always = await client.register_mcp_server("spaced", demo.url, timeout=10, namespace=True)
+        first = await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
+        again = await client.register_mcp_server("again", mcp_demo.url, timeout=10)
+        always = await client.register_mcp_server(
+            "spaced", mcp_demo.url, timeout=10, namespace=True
+        )
         await client.chat(ASK)
 
     # Only what collides is prefixed: the local tool keeps "add", demo's other tools keep
@@ -364,19 +359,19 @@ async def test_server_arguments_are_checked() -> None:
         server.serve_http(host=None)  # type: ignore[arg-type]
 
 
-async def test_a_name_cannot_be_registered_twice(demo: RunningMCPServer) -> None:
+async def test_a_name_cannot_be_registered_twice(mcp_demo: RunningMCPServer) -> None:
     async with make(FakeModel()) as client:
-        await client.register_mcp_server("demo", demo.url, timeout=10)
+        await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         with pytest.raises(ConfigurationError, match="already registered"):
-            await client.register_mcp_server("demo", demo.url, timeout=10)
+            await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         await client.unregister_mcp_server("demo")
         assert "add" not in client.tools
-        await client.register_mcp_server("demo", demo.url, timeout=10)
+        await client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         assert "add" in client.tools
 
 
 async def test_a_slow_call_is_reported_and_the_next_calls_still_work(
-    demo: RunningMCPServer,
+    mcp_demo: RunningMCPServer,
 ) -> None:
     fake = FakeModel(
         [
@@ -387,7 +382,7 @@ async def test_a_slow_call_is_reported_and_the_next_calls_still_work(
         ]
     )
     async with make(fake) as client:
-        await client.register_mcp_server("demo", demo.url, timeout=1)
+        await client.register_mcp_server("demo", mcp_demo.url, timeout=1)
         await client.chat(ASK)
         [slow] = tool_results(fake)
         await client.chat(ASK)
@@ -497,12 +492,12 @@ UNCLOSED = """
 import sys
 from mbxai import MCPClient, OpenRouterClient
 from mbxai.testing import FakeModel, Reply, call
-from tests._mcp_servers import demo_server
+from tests.fix_mcp import demo_server
 
 running = demo_server("web").serve_http()
 fake = FakeModel([Reply(tool_calls=[call("pid"), call("web__pid")]), "ok"])
 client = MCPClient(OpenRouterClient(token="test-key", transport=fake))
-client.register_mcp_server("local", [sys.executable, "-m", "tests._mcp_servers", "stdio"])
+client.register_mcp_server("local", [sys.executable, "-m", "tests.fix_mcp", "stdio"])
 client.register_mcp_server("web", running.url)
 client.chat([{"role": "user", "content": "pids"}])
 child = [m["content"] for m in fake.requests[-1].messages if m["role"] == "tool"][0]
@@ -597,7 +592,7 @@ async def test_a_killed_stdio_server_is_started_again_and_stopped_on_close() -> 
 
 
 async def test_a_killed_server_is_reported_unavailable_then_reconnected(
-    demo: RunningMCPServer,
+    mcp_demo: RunningMCPServer,
 ) -> None:
     fake = FakeModel(
         [
@@ -611,7 +606,7 @@ async def test_a_killed_server_is_reported_unavailable_then_reconnected(
     )
     with ChildServer("child") as child:
         async with make(fake) as client:
-            await client.register_mcp_server("demo", demo.url, timeout=5)
+            await client.register_mcp_server("demo", mcp_demo.url, timeout=5)
             await client.register_mcp_server("child", child.url, timeout=5)
             await client.chat(ASK)
             assert tool_results(fake) == ["before"]

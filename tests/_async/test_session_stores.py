@@ -1,6 +1,6 @@
 """One conformance suite for every shipped session store: memory, files, Redis and SQL.
 
-Redis and PostgreSQL are real servers started by the tests (tests/_servers.py). Written
+Redis and PostgreSQL are real servers started by the tests (tests/fix_db.py). Written
 once (async), generated for sync.
 """
 
@@ -34,7 +34,7 @@ from mbxai import (
 )
 from mbxai._concurrency import async_gather, async_sleep
 from mbxai.testing import FakeModel, FakeRequest, Reply
-from tests._servers import on_trio
+from tests.support.event_loops import on_trio
 
 pytestmark = pytest.mark.anyio
 

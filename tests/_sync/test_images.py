@@ -676,7 +676,7 @@ def test_key_from_environment_and_never_written_back(monkeypatch: pytest.MonkeyP
     assert KEY not in repr(client)
     assert KEY not in repr(vars(client))
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    assert ImageClient()._config.api_key is not None
+    assert ImageClient()._config.key is not None
 
 
 def test_bad_configuration_names_the_argument() -> None:
@@ -1224,9 +1224,9 @@ def test_only_regular_files_are_read(tmp_path: Path) -> None:
         ({"fetch_timeout": math.nan}, "fetch_timeout must be a finite number"),
         ({"fetch_timeout": math.inf}, "fetch_timeout must be a finite number"),
         ({"fetch_timeout": 1e10}, "fetch_timeout must be a finite number"),
-        ({"timeout": True}, "timeout must be seconds > 0"),
-        ({"timeout": "300"}, "timeout must be seconds > 0"),
-        ({"timeout": math.nan}, "timeout must be seconds > 0"),
+        ({"timeout": True}, "timeout must be a finite number of seconds > 0"),
+        ({"timeout": "300"}, "timeout must be a finite number of seconds > 0"),
+        ({"timeout": math.nan}, "timeout must be a finite number of seconds > 0"),
         ({"max_retries": "2"}, "max_retries must be an int"),
         ({"max_retries": False}, "max_retries must be an int"),
         ({"retry_initial_delay": math.nan}, "retry_initial_delay must be a number"),
@@ -1250,7 +1250,7 @@ def test_every_constructor_argument_is_type_checked(kwargs: dict[str, Any], mess
 def test_transport_and_http_client_together_are_refused() -> None:
     given = httpx.Client()
     try:
-        with pytest.raises(ConfigurationError, match="transport or http_client, not both"):
+        with pytest.raises(ConfigurationError, match="transport= or http_client=, not both"):
             make_client(
                 http_client=given, transport=httpx.MockTransport(lambda r: httpx.Response(200))
             )

@@ -30,10 +30,10 @@ from mbxai import (
     OpenRouterClient,
 )
 from mbxai._concurrency import call_blocking, sleep
-from mbxai._mcp import MCPTooManyToolsError
+from mbxai._errors import MCPTooManyToolsError
 from mbxai.mcp_server import RunningMCPServer
 from mbxai.testing import FakeModel, Reply, call
-from tests._mcp_servers import (
+from tests.fix_mcp import (
     ROOT,
     BulkServer,
     ChildServer,
@@ -54,13 +54,6 @@ API_KEY = "key-9d8e7f-secret"
 ASK = [{"role": "user", "content": "Use the tools."}]
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[RunningMCPServer]:
-    """Our demo MCP server over Streamable HTTP, shared by the tests that only read it."""
-    with demo_server("demo").serve_http() as running:
-        yield running
-
-
 def make(fake: FakeModel) -> MCPClient:
     return MCPClient(OpenRouterClient(token="test-key", transport=fake, max_retries=0))
 
@@ -72,7 +65,7 @@ def tool_results(fake: FakeModel, request: int = -1) -> list[str]:
 
 def stdio_demo() -> Any:
     return mcp.StdioServerParameters(
-        command=sys.executable, args=["-m", "tests._mcp_servers", "stdio"], cwd=str(ROOT)
+        command=sys.executable, args=["-m", "tests.fix_mcp", "stdio"], cwd=str(ROOT)
     )
 
 
@@ -113,16 +106,16 @@ def alive(pid: int) -> bool:
 # -- connecting and calling ---------------------------------------------------------------
 
 
-def test_tools_are_listed_and_a_model_call_round_trips(demo: RunningMCPServer) -> None:
+def test_tools_are_listed_and_a_model_call_round_trips(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("add", a=2, b=3), call("city", name="Paris")]), "5"])
-    base_url = demo.url.removesuffix("/mcp")  # as in the seed: a bare base URL means /mcp
+    base_url = mcp_demo.url.removesuffix("/mcp")  # as in the seed: a bare base URL means /mcp
     with make(fake) as client:
         names = client.register_mcp_server("demo", base_url, timeout=10)
         assert {"add", "echo", "fail", "city", "whoami"} <= set(names)
         info = client.mcp_servers["demo"]
         assert info.connected
         assert info.transport == "http"
-        assert info.where == demo.url
+        assert info.where == mcp_demo.url
         response = client.chat(ASK)
 
     assert response.content == "5"
@@ -141,20 +134,20 @@ def test_tools_are_listed_and_a_model_call_round_trips(demo: RunningMCPServer) -
     ]
 
 
-def test_error_results_reach_the_model_as_errors(demo: RunningMCPServer) -> None:
+def test_error_results_reach_the_model_as_errors(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("fail", reason="disk full")]), "Sorry."])
     with make(fake) as client:
-        client.register_mcp_server("demo", demo.url, timeout=10)
+        client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         response = client.chat(ASK)
 
     assert response.content == "Sorry."
     assert tool_results(fake) == ["Error: tool 'fail' raised MCPToolError: RuntimeError: disk full"]
 
 
-def test_arguments_are_checked_against_the_servers_schema(demo: RunningMCPServer) -> None:
+def test_arguments_are_checked_against_the_servers_schema(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("add", a="two", b=3)]), "Oops."])
     with make(fake) as client:
-        client.register_mcp_server("demo", demo.url, timeout=10)
+        client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         client.chat(ASK)
 
     [result] = tool_results(fake)
@@ -162,7 +155,7 @@ def test_arguments_are_checked_against_the_servers_schema(demo: RunningMCPServer
     assert "'two' is not of type 'integer'" in result
 
 
-def test_colliding_tool_names_are_namespaced(demo: RunningMCPServer) -> None:
+def test_colliding_tool_names_are_namespaced(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel(
         [
             Reply(
@@ -183,9 +176,9 @@ def test_colliding_tool_names_are_namespaced(demo: RunningMCPServer) -> None:
 
     with make(fake) as client:
         client.register_tool("add", None, add)
-        first = client.register_mcp_server("demo", demo.url, timeout=10)
-        again = client.register_mcp_server("again", demo.url, timeout=10)
-        always = client.register_mcp_server("spaced", demo.url, timeout=10, namespace=True)
+        first = client.register_mcp_server("demo", mcp_demo.url, timeout=10)
+        again = client.register_mcp_server("again", mcp_demo.url, timeout=10)
+        always = client.register_mcp_server("spaced", mcp_demo.url, timeout=10, namespace=True)
         client.chat(ASK)
 
     # Only what collides is prefixed: the local tool keeps "add", demo's other tools keep
@@ -365,19 +358,19 @@ def test_server_arguments_are_checked() -> None:
         server.serve_http(host=None)  # type: ignore[arg-type]
 
 
-def test_a_name_cannot_be_registered_twice(demo: RunningMCPServer) -> None:
+def test_a_name_cannot_be_registered_twice(mcp_demo: RunningMCPServer) -> None:
     with make(FakeModel()) as client:
-        client.register_mcp_server("demo", demo.url, timeout=10)
+        client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         with pytest.raises(ConfigurationError, match="already registered"):
-            client.register_mcp_server("demo", demo.url, timeout=10)
+            client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         client.unregister_mcp_server("demo")
         assert "add" not in client.tools
-        client.register_mcp_server("demo", demo.url, timeout=10)
+        client.register_mcp_server("demo", mcp_demo.url, timeout=10)
         assert "add" in client.tools
 
 
 def test_a_slow_call_is_reported_and_the_next_calls_still_work(
-    demo: RunningMCPServer,
+    mcp_demo: RunningMCPServer,
 ) -> None:
     fake = FakeModel(
         [
@@ -388,7 +381,7 @@ def test_a_slow_call_is_reported_and_the_next_calls_still_work(
         ]
     )
     with make(fake) as client:
-        client.register_mcp_server("demo", demo.url, timeout=1)
+        client.register_mcp_server("demo", mcp_demo.url, timeout=1)
         client.chat(ASK)
         [slow] = tool_results(fake)
         client.chat(ASK)
@@ -496,12 +489,12 @@ UNCLOSED = """
 import sys
 from mbxai import MCPClient, OpenRouterClient
 from mbxai.testing import FakeModel, Reply, call
-from tests._mcp_servers import demo_server
+from tests.fix_mcp import demo_server
 
 running = demo_server("web").serve_http()
 fake = FakeModel([Reply(tool_calls=[call("pid"), call("web__pid")]), "ok"])
 client = MCPClient(OpenRouterClient(token="test-key", transport=fake))
-client.register_mcp_server("local", [sys.executable, "-m", "tests._mcp_servers", "stdio"])
+client.register_mcp_server("local", [sys.executable, "-m", "tests.fix_mcp", "stdio"])
 client.register_mcp_server("web", running.url)
 client.chat([{"role": "user", "content": "pids"}])
 child = [m["content"] for m in fake.requests[-1].messages if m["role"] == "tool"][0]
@@ -596,7 +589,7 @@ def test_a_killed_stdio_server_is_started_again_and_stopped_on_close() -> None:
 
 
 def test_a_killed_server_is_reported_unavailable_then_reconnected(
-    demo: RunningMCPServer,
+    mcp_demo: RunningMCPServer,
 ) -> None:
     fake = FakeModel(
         [
@@ -610,7 +603,7 @@ def test_a_killed_server_is_reported_unavailable_then_reconnected(
     )
     with ChildServer("child") as child:
         with make(fake) as client:
-            client.register_mcp_server("demo", demo.url, timeout=5)
+            client.register_mcp_server("demo", mcp_demo.url, timeout=5)
             client.register_mcp_server("child", child.url, timeout=5)
             client.chat(ASK)
             assert tool_results(fake) == ["before"]

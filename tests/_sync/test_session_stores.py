@@ -2,7 +2,7 @@
 # Do not edit it: change the async source and run `python codegen/generate.py`.
 """One conformance suite for every shipped session store: memory, files, Redis and SQL.
 
-Redis and PostgreSQL are real servers started by the tests (tests/_servers.py). Written
+Redis and PostgreSQL are real servers started by the tests (tests/fix_db.py). Written
 once (async), generated for sync.
 """
 
@@ -36,7 +36,7 @@ from mbxai import (
 )
 from mbxai._concurrency import gather, sleep
 from mbxai.testing import FakeModel, FakeRequest, Reply
-from tests._servers import on_trio
+from tests.support.event_loops import on_trio
 
 KINDS = ["memory", "file", "redis", "sql-sqlite", "sql-postgres"]
 ASYNCIO_ONLY = {"redis", "sql-sqlite", "sql-postgres"}

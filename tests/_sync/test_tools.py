@@ -24,8 +24,6 @@ from mbxai import (
     ClientClosedError,
     ConfigurationError,
     OpenRouterClient,
-    ParsedToolChatCompletion,
-    StructuredOutputError,
     ToolChatCompletion,
     ToolClient,
     ToolLoopLimitError,
@@ -531,58 +529,7 @@ def test_secret_in_a_tool_error_is_masked() -> None:
     assert content == "Error: tool 'fetch_story' raised PermissionError: token [hidden] rejected"
 
 
-# -- parse and stream after tools ---------------------------------------------------------------
-
-
-def test_parse_after_tools() -> None:
-    fake = FakeModel()
-    with make(fake) as client:
-        client.register_tool("get_weather", "Weather", get_weather)
-        response = client.parse(
-            [{"role": "user", "content": "Tell me about Tokyo and its weather"}],
-            response_format=CityInfo,
-        )
-    assert isinstance(response, ParsedToolChatCompletion)
-    assert isinstance(response.parsed, CityInfo)
-    assert response.choices[0].message.parsed == response.parsed
-    first, second = (r.json for r in fake.requests)
-    assert first["tools"][0]["function"]["name"] == "get_weather"
-    assert first["response_format"]["json_schema"]["name"] == "CityInfo"
-    assert second["response_format"] == first["response_format"]
-    assert second["messages"][-1]["role"] == "tool"
-    assert response.tool_rounds == 1
-
-
-def test_parse_after_tools_reasks_and_sums_usage() -> None:
-    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-    valid = '{"name": "Tokyo", "population": 14000000, "country": "Japan"}'
-    fake = FakeModel(
-        [
-            Reply(tool_calls=[call("get_weather", location="Tokyo")], usage=usage),
-            Reply(content='{"name": "Tokyo"}', usage=usage),
-            Reply(content=valid, usage=usage),
-        ],
-        strict_script=True,
-    )
-    with make(fake) as client:
-        client.register_tool("get_weather", "Weather", get_weather)
-        response = client.parse(TOKYO, CityInfo)
-    assert response.parsed == CityInfo(name="Tokyo", population=14_000_000, country="Japan")
-    reask = fake.requests[2].messages[-1]
-    assert reask["role"] == "user"
-    assert "population: Field required" in reask["content"]
-    assert response.usage is not None
-    assert response.usage.total_tokens == 6
-    assert response.llm_calls == 3
-
-
-def test_parse_after_tools_gives_up_with_the_raw_output() -> None:
-    fake = FakeModel(["not json", "still not json"], strict_script=True)
-    with make(fake) as client:
-        with pytest.raises(StructuredOutputError) as info:
-            client.parse(TOKYO, CityInfo)
-    assert info.value.raw_output == "still not json"
-    assert info.value.attempts == 2
+# -- streaming after tools --------------------------------------------------------------------
 
 
 def test_streaming_after_tools_needs_no_extra_request() -> None:

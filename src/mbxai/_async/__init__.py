@@ -3,29 +3,17 @@
 Modules load on first use, so importing one client does not import the others.
 """
 
-import importlib as _importlib
 import typing as _typing
 
-if _typing.TYPE_CHECKING:
-    from .agent import AsyncAgentClient
-    from .client import AsyncOpenRouterClient
-    from .images import AsyncImageClient
-    from .mcp import AsyncMCPClient
-    from .sessions import AsyncFileSessionHandler, AsyncRedisSessionHandler, AsyncSQLSessionHandler
-    from .streaming import AsyncStream
-    from .tools import AsyncToolClient, AsyncToolStream
-
-_LAZY: dict[str, str] = {
-    "AsyncAgentClient": ".agent",
-    "AsyncFileSessionHandler": ".sessions",
-    "AsyncImageClient": ".images",
-    "AsyncMCPClient": ".mcp",
-    "AsyncOpenRouterClient": ".client",
-    "AsyncRedisSessionHandler": ".sessions",
-    "AsyncSQLSessionHandler": ".sessions",
-    "AsyncStream": ".streaming",
-    "AsyncToolClient": ".tools",
-    "AsyncToolStream": ".tools",
+#: The names loaded on first use, by the module that defines them (see ``mbxai``).
+_LAZY: dict[str, tuple[str, ...]] = {
+    ".agent": ("AsyncAgentClient",),
+    ".client": ("AsyncOpenRouterClient",),
+    ".images": ("AsyncImageClient",),
+    ".mcp": ("AsyncMCPClient",),
+    ".sessions": ("AsyncFileSessionHandler", "AsyncRedisSessionHandler", "AsyncSQLSessionHandler"),
+    ".streaming": ("AsyncStream",),
+    ".tools": ("AsyncToolClient", "AsyncToolStream"),
 }
 
 __all__ = [
@@ -41,11 +29,15 @@ __all__ = [
     "AsyncToolStream",
 ]
 
+if _typing.TYPE_CHECKING:
+    from .agent import AsyncAgentClient
+    from .client import AsyncOpenRouterClient
+    from .images import AsyncImageClient
+    from .mcp import AsyncMCPClient
+    from .sessions import AsyncFileSessionHandler, AsyncRedisSessionHandler, AsyncSQLSessionHandler
+    from .streaming import AsyncStream
+    from .tools import AsyncToolClient, AsyncToolStream
+else:
+    from .._lazy import attach as _attach
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    __getattr__, __dir__ = _attach(__name__, _LAZY, __all__)

@@ -7,8 +7,8 @@ import functools
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,7 +16,6 @@ from .._agent import (
     AgentSession,
     JournalEntry,
     Plan,
-    PlannedTask,
     TaskOutcome,
     Turn,
     add_planned_tasks,
@@ -28,16 +27,18 @@ from .._agent import (
     dialog_request,
     evaluation_messages,
     evaluation_model,
+    fallback_task,
     forget_journal,
     is_secret_name,
     journal_key,
+    llm_calls,
     normalize_responses,
     plan_messages,
     progress_fingerprint,
     task_messages,
 )
 from .._checks import check_bool, check_callable, check_instance, check_int
-from .._concurrency import AsyncLock, async_call_tool, call_abandoned
+from .._concurrency import AsyncLock, async_call_user_code, call_abandoned
 from .._errors import (
     AgentError,
     ConfigurationError,
@@ -49,6 +50,7 @@ from .._errors import (
     SessionStoreError,
     StructuredOutputError,
     ToolLoopLimitError,
+    ToolOutcomeUnknown,
 )
 from .._logging import get_logger
 from .._masking import Masker
@@ -76,8 +78,10 @@ _journal: contextvars.ContextVar[AsyncJournal | None] = contextvars.ContextVar(
 )
 
 
-class ToolOutcomeUnknown(RuntimeError):
-    """A tool call was claimed but its process died before the result was saved."""
+class _Save(Protocol):
+    """Saves a session with compare-and-set (the agent's ``_save``)."""
+
+    async def __call__(self, session: AgentSession, /) -> None: ...
 
 
 class AsyncJournal:
@@ -91,21 +95,26 @@ class AsyncJournal:
 
     def __init__(
         self,
-        agent: AsyncAgentClient,
         session: AgentSession,
         task_id: str,
         context: DeferredContext | None,
+        *,
+        save: _Save,
+        secret_params: Mapping[str, Sequence[str]],
+        max_result_chars: int | None,
     ) -> None:
-        self._agent = agent
         self._session = session
         self._task_id = task_id
         self._masker = context.masker if context is not None else Masker()
+        self._save = save
+        self._secret_params = secret_params
+        self._max_result_chars = max_result_chars
         self._lock = AsyncLock()
         #: Set when another worker wrote the session first; the task must stop.
         self.conflict: SessionConflictError | None = None
 
     async def call(self, tool: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        hidden = self._agent._tool_secrets.get(tool, ())
+        hidden = self._secret_params.get(tool, ())
         for name in hidden:
             self._masker.add(arguments.get(name))
         visible = {k: v for k, v in arguments.items() if k not in hidden}
@@ -124,7 +133,7 @@ class AsyncJournal:
             entry = JournalEntry(key=key, tool=tool, task_id=self._task_id, done=False)
             self._session.journal.append(entry)
             try:
-                await self._agent._save(self._session)
+                await self._save(self._session)
             except SessionConflictError as exc:
                 self._session.journal.remove(entry)
                 self.conflict = exc
@@ -132,7 +141,7 @@ class AsyncJournal:
         try:
             # Abandoned on cancellation: the tool loop's timeout around this wrapper must
             # end the wait for a sync tool's thread, as it does for an unwrapped tool.
-            result = await async_call_tool(function, arguments, abandon_on_cancel=True)
+            result = await async_call_user_code(function, arguments, abandon_on_cancel=True)
         except Exception:
             # A call that raised is finished too; the model decides whether to try again.
             self._session.journal.remove(entry)
@@ -143,7 +152,7 @@ class AsyncJournal:
         async with self._lock:
             entry.done = True
             entry.result = self._shown(result)
-            await self._agent._save(self._session)
+            await self._save(self._session)
         return result
 
     def _shown(self, result: Any) -> str:
@@ -151,8 +160,7 @@ class AsyncJournal:
             text = format_result(self._masker.data(result))
         except ValueError as exc:
             text = f"(the result could not be recorded: {exc})"
-        limit = getattr(self._agent._client, "max_result_chars", DEFAULT_MAX_RESULT_CHARS)
-        return clip_result(self._masker.text(text), limit)
+        return clip_result(self._masker.text(text), self._max_result_chars)
 
 
 class AsyncAgentClient:
@@ -316,13 +324,13 @@ class AsyncAgentClient:
         return bool(await self._store("delete_session", agent_id))
 
     async def _store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a handler method, sync or async, without blocking the event loop.
+        """Call a handler method, sync or async (a sync one in a worker thread in async code).
 
         Store failures become :class:`SessionStoreError` (the driver's error chained).
         """
         call = functools.partial(getattr(self.session_handler, method), *args, **kwargs)
         try:
-            return await async_call_tool(call, {})
+            return await async_call_user_code(call, {})
         except MBXAIError:
             raise
         except RecursionError:
@@ -638,7 +646,7 @@ class AsyncAgentClient:
             session, tools, self.dialog_options, self._asks_humans(session), final
         )
         result = await self._llm().parse(messages, Plan)
-        session.token_summary.planning.add(result.usage, calls=_calls(result))
+        session.token_summary.planning.add(result.usage, calls=llm_calls(result))
         plan: Plan = result.choices[0].message.parsed
         session.requirement_analysis = plan.requirement_analysis
         session.tool_analysis = plan.tool_analysis
@@ -653,7 +661,7 @@ class AsyncAgentClient:
         if not plan.tasks:
             add_planned_tasks(
                 session,
-                [_fallback_task(session.prompt)],
+                [fallback_task(session.prompt)],
                 tool_names=set(),
                 dialog_options=[],
                 ask_humans=False,
@@ -681,7 +689,14 @@ class AsyncAgentClient:
             stored = dict(session.secrets)
             context = DeferredContext(stored, lambda name: self._box.decrypt(stored[name]))
             params["tool_context"] = context
-        journal = AsyncJournal(self, session, task.id, context)
+        journal = AsyncJournal(
+            session,
+            task.id,
+            context,
+            save=self._save,
+            secret_params=self._tool_secrets,
+            max_result_chars=getattr(self._client, "max_result_chars", DEFAULT_MAX_RESULT_CHARS),
+        )
         token = _journal.set(journal)
         try:
             result = await self._client.parse(messages, TaskOutcome, **params)
@@ -696,7 +711,7 @@ class AsyncAgentClient:
             task.status = TaskStatus.FAILED
             task.error = f"the task kept calling tools: {exc}"
         else:
-            session.token_summary.task_execution.add(result.usage, calls=_calls(result))
+            session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
             outcome: TaskOutcome = result.choices[0].message.parsed
             task.result = clip(outcome.result, self._max_chars)
             if (
@@ -732,7 +747,7 @@ class AsyncAgentClient:
         result = await self._llm().parse(
             evaluation_messages(session, final, self._max_chars), model
         )
-        session.token_summary.goal_evaluation.add(result.usage, calls=_calls(result))
+        session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed
         session.goal_evaluation = evaluation.goal_evaluation
         session.final_response = evaluation.final_response.model_dump(mode="json")
@@ -780,29 +795,13 @@ class AsyncAgentClient:
             task_status=task_status,
             message=message,
         )
-        await async_call_tool(functools.partial(self._on_event, event), {})
+        await async_call_user_code(functools.partial(self._on_event, event), {})
 
     async def aclose(self) -> None:
         """Close the wrapped client."""
         close = getattr(self._client, "aclose", None)
         if close is not None:
             await close()
-
-
-def _calls(result: Any) -> int:
-    return int(getattr(result, "llm_calls", None) or 1)
-
-
-def _fallback_task(prompt: str) -> PlannedTask:
-    return PlannedTask(
-        id="t1",
-        title="Answer the request",
-        description=prompt,
-        dependencies=[],
-        tools=[],
-        estimated_complexity=1,
-        human_interaction=None,
-    )
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -812,7 +811,7 @@ def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     async def run(**arguments: Any) -> Any:
         journal = _journal.get()
         if journal is None:
-            return await async_call_tool(function, arguments)
+            return await async_call_user_code(function, arguments)
         return await journal.call(name, function, arguments)
 
     return run

@@ -3,43 +3,39 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from .._base import (
-    ClientConfig,
+from .._chat import (
+    DEFAULT_BASE_URL,
+    DEFAULT_HEADERS,
     build_chat_body,
-    check_headers,
     decode_completion,
-    http_timeout,
-    retry_options,
     stream_open_error,
 )
-from .._checks import check_instance, check_int
-from .._compat import AsyncSeedCompat
-from .._errors import (
-    ClientClosedError,
-    ConfigurationError,
-    OpenRouterAPIError,
-)
-from .._http import Deadline, async_default_transport, is_event_stream
-from .._logging import get_logger, is_debug, redact_url
-from .._registry import OpenRouterModel, list_models, register_model, resolve_model
-from .._retry import RetrySchedule
-from .._schema import Reask, StructuredReplies
+from .._checks import check_int
+from .._client_base import EndpointConfig, check_seconds
+from .._errors import OpenRouterAPIError
+from .._http import Deadline, is_event_stream
+from .._logging import get_logger, is_debug
+from .._registry import DEFAULT_MODEL, OpenRouterModel, list_models, register_model, resolve_model
+from .._seed import AsyncSeedMethods
 from .._structured import (
     EndpointMemory,
+    Reask,
     SchemaOptions,
     StructuredMode,
-    check_mode,
+    StructuredReplies,
+    StructuredSettings,
     is_unsupported,
+    structured_chain,
 )
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
 from . import sending
+from .base import AsyncBaseClient
 from .streaming import AsyncStream
 
 __all__ = ["AsyncOpenRouterClient"]
@@ -52,7 +48,7 @@ C = TypeVar("C", bound=ChatCompletion)
 StructuredOutput: TypeAlias = "Literal['auto'] | StructuredMode | Sequence[StructuredMode]"
 
 
-class AsyncOpenRouterClient(AsyncSeedCompat):
+class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
     """Chat completions, streaming and structured output on OpenRouter or any
     OpenAI-compatible endpoint.
 
@@ -103,6 +99,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             before the stream fails with :class:`StreamError` as stuck.
     """
 
+    _retry_event = "chat.retry"
+
     def __init__(
         self,
         token: str | SecretStr | None = None,
@@ -126,85 +124,46 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         stream_timeout: float | None = 1800.0,
         max_stream_idle_lines: int = 10_000,
     ) -> None:
-        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-        check_instance("http_client", http_client, httpx.AsyncClient)
-        check_instance("transport", transport, httpx.AsyncBaseTransport)
-        if http_client is not None and transport is not None:
-            raise ConfigurationError(
-                "pass transport= or http_client=, not both (the transport of a client you "
-                "pass is that client's)"
-            )
-        self._config = ClientConfig.create(
-            token=secret,
-            model=model,
+        config = EndpointConfig.create(
+            key=token,
+            key_argument="token",
+            key_variable="OPENROUTER_API_KEY",
             base_url=base_url,
+            base_url_variable="OPENROUTER_BASE_URL",
+            default_base_url=DEFAULT_BASE_URL,
             default_headers=default_headers,
+            header_defaults={"Content-Type": "application/json", **DEFAULT_HEADERS},
+            timeout=timeout,
             max_retries=max_retries,
             retry_initial_delay=retry_initial_delay,
             retry_max_delay=retry_max_delay,
             max_retry_after=max_retry_after,
-            timeout=timeout,
-            parse_retries=parse_retries,
-            structured_output=structured_output,
-            stream_timeout=stream_timeout,
-            max_stream_idle_lines=max_stream_idle_lines,
+            max_response_bytes=max_response_bytes,
         )
-        self._twin_args: dict[str, Any] = {
-            "token": self._config.token,
-            "model": model,
-            "base_url": self._config.base_url,
-            "default_headers": default_headers,
-            "max_retries": max_retries,
-            "retry_initial_delay": retry_initial_delay,
-            "retry_max_delay": retry_max_delay,
-            "timeout": timeout,
-            "parse_retries": parse_retries,
-            "max_retry_after": max_retry_after,
-            "max_response_bytes": max_response_bytes,
-            "transport": transport,
-            "structured_output": structured_output,
-            "describe_schema": describe_schema,
-            "max_items": max_items,
-            "max_string_length": max_string_length,
-            "stream_timeout": stream_timeout,
-            "max_stream_idle_lines": max_stream_idle_lines,
-        }
-        self._schema_options = SchemaOptions.create(
-            describe=describe_schema, max_items=max_items, max_string_length=max_string_length
-        )
-        self._model = self._config.model
-        #: Per model: the structured-output modes and tool calling its endpoint rejected.
-        self._memory = EndpointMemory()
-        self._retry_schedule = RetrySchedule.from_options(
-            retry_options(
-                max_retries=self._config.max_retries,
-                retry_initial_delay=self._config.retry_initial_delay,
-                retry_max_delay=self._config.retry_max_delay,
-                max_retry_after=self._config.max_retry_after,
-            )
-        )
-        self._max_response_bytes: int = check_int(
-            "max_response_bytes", max_response_bytes, minimum=1024
-        )
-        self._owns_http = http_client is None
         # httpx's default pool (100 connections) makes a burst of concurrent calls queue,
         # and httpcore re-scans that queue on every change: allow a thousand, keep 100.
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport or async_default_transport(_LIMITS),
-            timeout=self._config.timeout,
-            limits=_LIMITS,
+        super().__init__(config, http_client=http_client, transport=transport, limits=_LIMITS)
+        self._model = resolve_model(model) if model is not None else DEFAULT_MODEL
+        self._structured = StructuredSettings(
+            parse_retries=check_int("parse_retries", parse_retries, minimum=0),
+            modes=structured_chain(structured_output),
+            options=SchemaOptions.create(
+                describe=describe_schema, max_items=max_items, max_string_length=max_string_length
+            ),
+            memory=EndpointMemory(),
         )
-        # Built once: the URL parsed, the headers merged as httpx would merge them per call.
-        self._url = httpx.URL(self._config.chat_url)
-        self._headers = httpx.Headers(self._http.headers)
-        self._headers.update(self._config.request_headers)
+        self._stream_timeout: float | None = (
+            None if stream_timeout is None else check_seconds("stream_timeout", stream_timeout)
+        )
+        self._max_stream_idle_lines: int = check_int(
+            "max_stream_idle_lines", max_stream_idle_lines, minimum=1
+        )
+        self._url = httpx.URL(config.url("/chat/completions"))
         self._stream_headers = httpx.Headers(self._headers)
         self._stream_headers["Accept"] = "text/event-stream"
-        self._extensions = {"timeout": self._config.timeout.as_dict()}
 
     def __repr__(self) -> str:
-        url = redact_url(self._config.base_url)
-        return f"{type(self).__name__}(base_url={url!r}, model={self._model!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, model={self._model!r})"
 
     # -- configuration --------------------------------------------------------------------
 
@@ -218,30 +177,14 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         self._model = resolve_model(value)
 
     @property
-    def base_url(self) -> str:
-        """The endpoint root requests go to (a password in it shown as ``***``)."""
-        return redact_url(self._config.base_url)
+    def structured(self) -> StructuredSettings:
+        """How :meth:`parse` asks for structured output here (``parse_retries``, the modes,
+        the schema options, what the endpoint rejected); clients wrapping this one ask the
+        same way."""
+        return self._structured
 
     register_model = staticmethod(register_model)
     list_models = staticmethod(list_models)
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        """Close the connection pool (only if this client created it)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncOpenRouterClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- chat completions -----------------------------------------------------------------
 
@@ -319,11 +262,10 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             mode: ``"json_schema"``, ``"tool"``, ``"json_object"`` or ``"prompted"``: use
                 this mode only, with no fallback.
         """
-        replies = StructuredReplies(
-            response_format, self._config.parse_retries, self._schema_options
-        )
+        settings = self._structured
+        replies = StructuredReplies(response_format, settings.parse_retries, settings.options)
         slug = self._model if model is None else resolve_model(model)
-        chain = self._structured_chain(slug, mode)
+        chain = settings.chain(slug, mode)
         conversation = list(messages)
         usage: Usage | None = None
         index = 0
@@ -342,13 +284,13 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
                 )
             except OpenRouterAPIError as exc:
                 if fallback and is_unsupported(exc, strategy.mode):
-                    self._reject_mode(slug, strategy.mode, str(exc))
+                    settings.reject(slug, strategy.mode, str(exc))
                     index += 1
                     continue
                 raise
             usage = completion.usage + usage if completion.usage else usage
             if fallback and strategy.ignored(completion):
-                self._reject_mode(slug, strategy.mode, "the forced function was not called")
+                settings.reject(slug, strategy.mode, "the forced function was not called")
                 index += 1
                 continue
             completion = strategy.translate(completion)
@@ -360,19 +302,6 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
             completion.usage = usage
             return cast("ParsedChatCompletion[T]", completion)
 
-    def _structured_chain(
-        self, slug: str, mode: StructuredMode | None
-    ) -> tuple[StructuredMode, ...]:
-        """The structured-output modes to try for ``slug``: ``mode`` alone when given,
-        else the client's setting without the modes this endpoint already rejected."""
-        if mode is not None:
-            return (check_mode(mode),)
-        return self._memory.usable(slug, self._config.structured_output)
-
-    def _reject_mode(self, slug: str, mode: str, reason: str) -> None:
-        self._memory.reject(slug, mode)
-        get_logger().info("parse.mode_unsupported", model=slug, mode=mode, reason=reason[:200])
-
     # -- sending --------------------------------------------------------------------------
 
     async def _complete(
@@ -383,37 +312,24 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         extra_headers: Mapping[str, str] | None,
         cls: type[C],
     ) -> C:
-        call_timeout = None if timeout is None else http_timeout(timeout)
-        if extra_headers:
-            check_headers("extra_headers", extra_headers)
-        send = functools.partial(self._complete_once, body, slug, call_timeout, extra_headers, cls)
+        call_timeout, headers = self._call_settings(timeout, extra_headers)
+        send = functools.partial(self._complete_once, body, slug, call_timeout, headers, cls)
         return cast("C", await self._with_retries(send))
-
-    async def _with_retries(self, send: Callable[[], Any]) -> Any:
-        """``send()``, retried per :class:`~mbxai._retry.RetrySchedule` (each retry
-        logged as ``chat.retry``). The first attempt runs on its own: a call that succeeds
-        (nearly all of them) pays nothing for the retry machinery."""
-        try:
-            return await send()
-        except Exception as exc:
-            failed = exc
-        return await sending.retry(send, self._retry_schedule, "chat.retry", failed)
 
     async def _complete_once(
         self,
         body: bytes,
         slug: str,
         timeout: httpx.Timeout | None,
-        extra_headers: Mapping[str, str] | None,
+        extra_headers: Mapping[str, str | None],
         cls: type[C],
     ) -> C:
-        request = self._build_request(body, timeout, extra_headers)
-        deadline = self._config.deadline(timeout)
+        request = self._request(
+            self._url, timeout=timeout, extra_headers=extra_headers, content=body
+        )
         if is_debug():
             get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
-        response, content = await sending.fetch(
-            self._http, request, deadline, self._max_response_bytes
-        )
+        response, content = await self._send_and_read(request, self._config.deadline(timeout))
         completion = decode_completion(response.status_code, response.headers, content, cls)
         if is_debug():
             get_logger().debug(
@@ -431,10 +347,8 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         timeout: float | httpx.Timeout | None,
         extra_headers: Mapping[str, str] | None,
     ) -> AsyncStream:
-        call_timeout = None if timeout is None else http_timeout(timeout)
-        if extra_headers:
-            check_headers("extra_headers", extra_headers)
-        send = functools.partial(self._open_stream_once, body, slug, call_timeout, extra_headers)
+        call_timeout, headers = self._call_settings(timeout, extra_headers)
+        send = functools.partial(self._open_stream_once, body, slug, call_timeout, headers)
         return cast("AsyncStream", await self._with_retries(send))
 
     async def _open_stream_once(
@@ -442,7 +356,7 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         body: bytes,
         slug: str,
         timeout: httpx.Timeout | None,
-        extra_headers: Mapping[str, str] | None,
+        extra_headers: Mapping[str, str | None],
     ) -> AsyncStream:
         """Send a stream request; return the stream once its response has started.
 
@@ -450,57 +364,29 @@ class AsyncOpenRouterClient(AsyncSeedCompat):
         an event stream to read: an error status, or a body of another type (a JSON
         error object with HTTP 200, say).
         """
-        request = self._build_request(body, timeout, extra_headers, stream=True)
-        whole = Deadline.after(self._config.stream_timeout, "stream_timeout")
+        request = self._request(
+            self._url,
+            timeout=timeout,
+            headers=self._stream_headers,
+            extra_headers=extra_headers,
+            content=body,
+        )
+        whole = Deadline.after(self._stream_timeout, "stream_timeout")
         opening = self._config.deadline(timeout).earliest(whole)
         if is_debug():
             get_logger().debug("chat.stream", model=slug, url=str(request.url), bytes=len(body))
+        limit = self._config.max_response_bytes
         response = await sending.open_response(self._http, request, opening)
         try:
             if response.status_code >= 400 or not is_event_stream(response.headers):
-                content = await sending.read(response, opening, self._max_response_bytes)
+                content = await sending.read(response, opening, limit)
                 raise stream_open_error(response.status_code, response.headers, content)
             return AsyncStream(
                 response,
-                max_line=self._max_response_bytes,
+                max_line=limit,
                 deadline=whole,
-                max_idle_lines=self._config.max_stream_idle_lines,
+                max_idle_lines=self._max_stream_idle_lines,
             )
         except BaseException:
             await response.aclose()
             raise
-
-    def _build_request(
-        self,
-        body: bytes,
-        timeout: httpx.Timeout | None,
-        extra_headers: Mapping[str, str | None] | None,
-        *,
-        stream: bool = False,
-    ) -> httpx.Request:
-        if self._http.is_closed:
-            raise ClientClosedError(f"{type(self).__name__} is closed; create a new client")
-        headers = self._stream_headers if stream else self._headers
-        if extra_headers:
-            headers = httpx.Headers(headers)
-            for name, value in extra_headers.items():
-                if value is None:  # removes a default header, as in default_headers
-                    headers.pop(name, None)
-                else:
-                    headers[name] = value
-        if self._owns_http and not self._http.cookies:
-            # Our own client adds nothing per call that is not already in `headers`, so
-            # skip httpx's per-request merging (a measurable share of the call's cost).
-            extensions = self._extensions
-            if timeout is not None:
-                extensions = {"timeout": timeout.as_dict()}
-            return httpx.Request(
-                "POST", self._url, headers=headers, content=body, extensions=extensions
-            )
-        return self._http.build_request(
-            "POST",
-            self._url,
-            content=body,
-            headers=headers,
-            timeout=timeout if timeout is not None else self._config.timeout,
-        )

@@ -3,39 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from .. import _concurrency, _ssrf
-from .._base import check_headers, http_timeout
-from .._checks import check_instance
+from .._client_base import EndpointConfig
 from .._concurrency import async_call_blocking
 from .._errors import (
-    ClientClosedError,
-    ConfigurationError,
+    FetchError,
     MBXAIError,
     OpenRouterAPIError,
     OpenRouterConnectionError,
 )
-from .._http import (
-    ACCEPT_ENCODING,
-    Deadline,
-    async_default_transport,
-    request_seconds,
-    split_credentials,
-)
 from .._images import (
+    DEFAULT_IMAGE_BASE_URL,
     DEFAULT_IMAGE_MODEL,
     DEFAULT_MAX_IMAGE_BYTES,
     EditPlan,
-    FetchError,
     FileSource,
-    ImageClientConfig,
     ImageInput,
     ImageResponse,
+    ImageSettings,
     ImageSource,
     LoadedImage,
     UrlSource,
@@ -50,10 +40,9 @@ from .._images import (
     plan_edit,
     read_image_file,
 )
-from .._logging import get_logger, is_debug, redact_url
-from .._retry import RetrySchedule
+from .._logging import get_logger, is_debug
 from .._ssrf import MAX_REDIRECTS, literal_address, refuse_private_addresses
-from . import sending
+from .base import AsyncBaseClient
 
 __all__ = ["AsyncImageClient"]
 
@@ -61,7 +50,7 @@ __all__ = ["AsyncImageClient"]
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
-class AsyncImageClient:
+class AsyncImageClient(AsyncBaseClient):
     """Image generation and editing with gpt-image-1 (default), dall-e-3 and dall-e-2.
 
     Speaks OpenAI's Images API: ``POST /images/generations`` (JSON) and
@@ -91,7 +80,7 @@ class AsyncImageClient:
 
     Input URLs are fetched over http(s) only, never with the API key or ``http_client``'s
     headers and cookies. Each hop (at most five redirects) has its host resolved once,
-    without blocking the event loop; unless ``allow_private_urls=True``, it is refused when
+    (in async code, in a worker thread); unless ``allow_private_urls=True``, it is refused when
     any address is loopback, private, link-local, reserved, multicast or an IPv6 form
     embedding such an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo ...). The request
     then goes to that checked address itself (a connection of its own, with the original
@@ -114,6 +103,8 @@ class AsyncImageClient:
         timeout: Seconds per API request (image models are slow), an ``httpx.Timeout``, or
             ``None`` to wait forever.
         max_image_bytes: Largest input image accepted, in bytes (default 20 MB).
+        max_response_bytes: Largest API response read into memory (decoded and on the
+            wire; default 256 MiB, a few base64 images are far less).
         fetch_timeout: Seconds one input URL's download may take in all, redirects
             included.
         allow_private_urls: Fetch input URLs on private, loopback and link-local addresses
@@ -137,63 +128,38 @@ class AsyncImageClient:
         max_retry_after: float = 60.0,
         timeout: float | httpx.Timeout | None = 300.0,
         max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+        max_response_bytes: int = 256 * 1024 * 1024,
         fetch_timeout: float = 30.0,
         allow_private_urls: bool = False,
         allow_local_files: bool = False,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        check_instance("http_client", http_client, httpx.AsyncClient)
-        check_instance("transport", transport, httpx.AsyncBaseTransport)
-        if http_client is not None and transport is not None:
-            raise ConfigurationError(
-                "pass transport or http_client, not both (give the transport to your client)"
-            )
-        secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        self._config = ImageClientConfig.create(
-            api_key=secret,
+        config = EndpointConfig.create(
+            key=api_key,
+            key_argument="api_key",
+            key_variable="OPENAI_API_KEY",
             base_url=base_url,
+            base_url_variable="OPENAI_BASE_URL",
+            default_base_url=DEFAULT_IMAGE_BASE_URL,
             default_headers=default_headers,
+            header_defaults={},
+            timeout=timeout,
             max_retries=max_retries,
             retry_initial_delay=retry_initial_delay,
             retry_max_delay=retry_max_delay,
             max_retry_after=max_retry_after,
-            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+        )
+        super().__init__(config, http_client=http_client, transport=transport, limits=_LIMITS)
+        self._settings = ImageSettings.create(
             max_image_bytes=max_image_bytes,
             fetch_timeout=fetch_timeout,
             allow_private_urls=allow_private_urls,
             allow_local_files=allow_local_files,
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport or async_default_transport(_LIMITS), timeout=self._config.timeout
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
-
-    @property
-    def base_url(self) -> str:
-        """The endpoint root requests go to (a password in it shown as ``***``)."""
-        return redact_url(self._config.base_url)
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def aclose(self) -> None:
-        """Close the connection pool (only if this client created it)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncImageClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        self._generations_url = config.url("/images/generations")
+        self._edits_url = config.url("/images/edits")
 
     # -- the API --------------------------------------------------------------------------
 
@@ -235,9 +201,9 @@ class AsyncImageClient:
                 style=style,
                 response_format=response_format,
                 params=params,
-                max_bytes=self._config.max_image_bytes,
+                max_bytes=self._settings.max_image_bytes,
                 reference=True,
-                local_files=self._config.allow_local_files,
+                local_files=self._settings.allow_local_files,
             )
             return await self._edit(plan, timeout, extra_headers)
         body = generation_body(
@@ -255,7 +221,7 @@ class AsyncImageClient:
             get_logger().debug("images.generate", model=model, n=n, bytes=len(body))
         return await self._send(
             lambda: self._build_request(
-                self._config.generations_url,
+                self._generations_url,
                 timeout,
                 extra_headers,
                 content=body,
@@ -298,9 +264,9 @@ class AsyncImageClient:
             style=None,
             response_format=response_format,
             params=params,
-            max_bytes=self._config.max_image_bytes,
+            max_bytes=self._settings.max_image_bytes,
             reference=False,
-            local_files=self._config.allow_local_files,
+            local_files=self._settings.allow_local_files,
         )
         return await self._edit(plan, timeout, extra_headers)
 
@@ -332,13 +298,13 @@ class AsyncImageClient:
             )
         return await self._send(
             lambda: self._build_request(
-                self._config.edits_url, timeout, extra_headers, data=data, files=files
+                self._edits_url, timeout, extra_headers, data=data, files=files
             ),
             plan.model,
         )
 
     async def _load(self, source: ImageSource) -> LoadedImage:
-        cap = self._config.max_image_bytes
+        cap = self._settings.max_image_bytes
         if isinstance(source, LoadedImage):
             return source
         if isinstance(source, FileSource):
@@ -349,17 +315,17 @@ class AsyncImageClient:
     async def _download(self, source: UrlSource) -> LoadedImage:
         """Fetch an input URL within ``fetch_timeout`` in all (every hop, resolution,
         connect and body), or raise FetchError (ConfigurationError for a private address)."""
-        deadline = _concurrency.AsyncDeadline(self._config.fetch_timeout)
+        deadline = _concurrency.AsyncDeadline(self._settings.fetch_timeout)
         try:
             with deadline:
                 return await self._fetch(source, deadline)
         except TimeoutError:
             raise FetchError(
-                source, f"timed out (fetch_timeout={self._config.fetch_timeout:g} s)"
+                source, f"timed out (fetch_timeout={self._settings.fetch_timeout:g} s)"
             ) from None
 
     async def _fetch(self, source: UrlSource, deadline: _concurrency.AsyncDeadline) -> LoadedImage:
-        cap = self._config.max_image_bytes
+        cap = self._settings.max_image_bytes
 
         async def trace(event: str, info: Mapping[str, Any]) -> None:
             # httpcore's trace extension: the sync twin shuts this socket when time is up
@@ -433,7 +399,7 @@ class AsyncImageClient:
     async def _check_host(
         self, source: UrlSource, url: httpx.URL, deadline: _concurrency.AsyncDeadline
     ) -> list[str]:
-        """The addresses to connect to for ``url``: resolved once (off the event loop),
+        """The addresses to connect to for ``url``: resolved once (in async code, in a worker thread),
         each checked unless ``allow_private_urls``; the download is pinned to them."""
         if url.scheme not in ("http", "https") or not url.host:
             raise FetchError(source, f"redirected to a non-http(s) URL ({url.scheme[:20]}:)")
@@ -452,19 +418,13 @@ class AsyncImageClient:
             addresses = list(dict.fromkeys(resolved))
             if not addresses:
                 raise FetchError(source, f"{host[:100]!r} resolves to no address")
-        if not self._config.allow_private_urls:
+        if not self._settings.allow_private_urls:
             refuse_private_addresses(host, addresses, source.label)
         return addresses
 
     # -- sending --------------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._http.is_closed:
-            raise ClientClosedError(f"{type(self).__name__} is closed; create a new client")
-
-    #: The largest API response read into memory (its decoded size): a few
-    #: base64-encoded images are far less; a bigger (or endlessly inflating) body fails.
-    _max_response_bytes: int = 256 * 1024 * 1024
+    _retry_event = "images.retry"
 
     def _build_request(
         self,
@@ -478,32 +438,20 @@ class AsyncImageClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         # a fresh request per attempt: a multipart body is a stream read once
-        url, basic = split_credentials(url)  # the password goes in a header, not the URL
-        merged: dict[str, str | None] = {
-            **self._config.headers,
-            "Accept-Encoding": ACCEPT_ENCODING,
-            **(headers or {}),
-            **check_headers("extra_headers", extra_headers),  # a None value removes one
-        }
-        if basic is not None:
-            merged["Authorization"] = basic  # as httpx did with credentials in the URL
-        return self._http.build_request(
-            "POST",
+        call_timeout, extra = self._call_settings(timeout, extra_headers)
+        return self._request(
             url,
+            timeout=call_timeout,
+            extra_headers={**(headers or {}), **extra},
             content=content,
             data=data,
             files=files,
-            headers={name: value for name, value in merged.items() if value is not None},
-            timeout=http_timeout(timeout) if timeout is not None else self._config.timeout,
         )
 
     async def _send(self, build: Callable[[], httpx.Request], model: str) -> ImageResponse:
         """Send with retries; whatever still fails comes back as ``success=False``."""
-        schedule = RetrySchedule.from_options(self._config.retry_options)
         try:
-            result: ImageResponse = await sending.with_retries(
-                lambda: self._send_once(build, model), schedule, "images.retry"
-            )
+            result: ImageResponse = await self._with_retries(lambda: self._send_once(build, model))
         except (OpenRouterAPIError, OpenRouterConnectionError) as exc:
             return self._failed(exc, model)
         return result
@@ -511,12 +459,7 @@ class AsyncImageClient:
     async def _send_once(self, build: Callable[[], httpx.Request], model: str) -> ImageResponse:
         request = build()
         # `timeout` bounds the whole request (and reading its body), as in the chat client
-        limits = request.extensions.get("timeout")
-        timeout = httpx.Timeout(**limits) if limits else self._config.timeout
-        deadline = Deadline.after(request_seconds(timeout), "timeout")
-        response, content = await sending.fetch(
-            self._http, request, deadline, self._max_response_bytes
-        )
+        response, content = await self._send_and_read(request, self._deadline(request))
         result = decode_images_response(response.status_code, response.headers, content, model)
         if is_debug():
             get_logger().debug(

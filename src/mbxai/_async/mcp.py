@@ -5,29 +5,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import SecretStr
 
 from .._checks import check_bool
-from .._compat import AsyncMCPSeedCompat
 from .._concurrency import async_call_blocking
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, MCPConnectionError, MCPToolError
+from .._function_schema import Tool, build_tool
 from .._logging import get_logger
 from .._mcp import (
     DEFAULT_MAX_TOOLS,
     DEFAULT_TIMEOUT,
     Budget,
-    MCPConnectionError,
     MCPServerInfo,
-    MCPToolError,
+    RenamedTool,
     ServerSpec,
     format_call_result,
     model_tool_name,
     server_spec,
 )
-from .._mcp_compat import AsyncMCPConnection, AsyncMCPConnections
-from .._tools import Tool, build_tool
+from .._mcp_sessions import AsyncMCPConnection, AsyncMCPConnections
+from .._seed import AsyncMCPSeedMethods
 from .client import AsyncOpenRouterClient
 from .tools import AsyncToolClient
 
@@ -60,7 +59,7 @@ class _Plan:
         self.tools = tools
 
 
-class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedCompat):
+class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedMethods):
     """A tool client that also offers the tools of MCP servers to the model.
 
     ``register_mcp_server`` connects with the official ``mcp`` SDK (``pip install
@@ -85,10 +84,6 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedCompat):
         **options: The tool client's options (``max_tool_rounds``, ...), passed on to
             :class:`AsyncToolClient`.
     """
-
-    #: The sync client's async twin shares the tool registry (MCP tools included), not
-    #: the connections: those stay with the sync client, whose tools work from the twin.
-    _twin_shared: ClassVar[tuple[str, ...]] = ("_tools",)
 
     def __init__(self, openrouter_client: AsyncOpenRouterClient, **options: Any) -> None:
         super().__init__(openrouter_client, **options)
@@ -355,7 +350,7 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedCompat):
                     rebuilt = self._build_tool(
                         server,
                         renamed,
-                        _Renamed(mcp_name, tool),
+                        RenamedTool(mcp_name, tool),
                         mounted.connection.spec.mask,
                     )
                     if rebuilt is None:
@@ -394,14 +389,3 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedCompat):
         if is_error:
             raise MCPToolError(text)
         return text
-
-
-class _Renamed:
-    """A server's tool as built once already, to build again under another name."""
-
-    __slots__ = ("description", "input_schema", "name")
-
-    def __init__(self, mcp_name: str, tool: Tool) -> None:
-        self.name = mcp_name
-        self.description = tool.description
-        self.input_schema = tool.parameters

@@ -9,10 +9,11 @@ from types import TracebackType
 import httpx
 
 from .. import _concurrency
-from .._base import DONE, decode_event, stray_text_error, transport_errors
-from .._errors import OpenRouterAPIError, StreamError
+from .._chat import DONE, decode_event, stray_text_error
+from .._client_base import transport_errors
+from .._errors import LineTooLongError, OpenRouterAPIError, StreamError
 from .._http import NO_DEADLINE, BodyDecoder, Deadline
-from .._sse import LineDecoder, LineTooLongError, SSEDecoder
+from .._sse import LineDecoder, SSEDecoder
 from .._types import ChatCompletionChunk, Usage
 from .sending import next_chunk, raw_chunks
 

@@ -5,30 +5,28 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from .._checks import check_number
-from .._compat import AsyncSeedCompat
-from .._concurrency import async_call_tool, async_gather
+from .._concurrency import async_call_user_code, async_gather
 from .._constrained import ToolRounds, completion_chunks
 from .._errors import ConfigurationError, OpenRouterAPIError
+from .._function_schema import Tool, build_tool, check_timeout
 from .._logging import get_logger, is_debug
 from .._registry import OpenRouterModel, resolve_model
-from .._schema import Reask, ResponseFormat, StructuredReplies
-from .._structured import StructuredMode, ToolCalling, check_tool_calling
+from .._schema import ResponseFormat
+from .._seed import AsyncSeedMethods
+from .._structured import Reask, StructuredMode, StructuredReplies, ToolCalling, check_tool_calling
 from .._tools import (
     DEFAULT_MAX_RESULT_CHARS,
     DeltaAccumulator,
     PreparedCall,
-    Tool,
     ToolLoop,
     ToolRegistry,
-    build_tool,
     check_max_result_chars,
     check_max_rounds,
-    check_timeout,
 )
 from .._types import (
     ChatCompletion,
@@ -48,7 +46,7 @@ T = TypeVar("T", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class AsyncToolClient(AsyncSeedCompat):
+class AsyncToolClient(AsyncSeedMethods):
     """Chat with tools: register Python functions, and the model's calls to them are run
     and answered until the model replies without calling a tool.
 
@@ -82,9 +80,6 @@ class AsyncToolClient(AsyncSeedCompat):
             huge result cannot make every later request huge (``None``: no limit).
     """
 
-    #: The sync client's async twin (the seed's ``achat``) shares its tool registry.
-    _twin_shared: ClassVar[tuple[str, ...]] = ("_tools",)
-
     def __init__(
         self,
         openrouter_client: AsyncOpenRouterClient,
@@ -107,13 +102,6 @@ class AsyncToolClient(AsyncSeedCompat):
         check_number("tool_timeout", tool_timeout, positive=True, none=True)
         self._tool_timeout = check_timeout("(default)", tool_timeout)
         self._max_result_chars = check_max_result_chars(max_result_chars)
-        self._twin_args: dict[str, Any] = {
-            "openrouter_client": openrouter_client,
-            "max_tool_rounds": max_tool_rounds,
-            "tool_calling": tool_calling,
-            "tool_timeout": tool_timeout,
-            "max_result_chars": max_result_chars,
-        }
 
     def __repr__(self) -> str:
         names = [tool.name for tool in self._tools]
@@ -372,7 +360,7 @@ class AsyncToolClient(AsyncSeedCompat):
         :class:`StructuredOutputError` is raised. The object is on
         ``response.choices[0].message.parsed``; ``usage`` counts every request.
         """
-        replies = StructuredReplies(response_format, self._client._config.parse_retries)
+        replies = StructuredReplies(response_format, self._client.structured.parse_retries)
         params = {k: v for k, v in params.items() if k != "response_format"}
         loop = self._loop(messages, max_tool_rounds, tool_context, params)
         rounds = self._rounds(loop, model, replies.format, mode)
@@ -405,10 +393,10 @@ class AsyncToolClient(AsyncSeedCompat):
             loop,
             slug=slug,
             tool_calling=self._tool_calling,
-            memory=self._client._memory,
-            chain=self._client._structured_chain(slug, mode),
+            memory=self._client.structured.memory,
+            chain=self._client.structured.chain(slug, mode),
             final=final,
-            options=self._client._schema_options,
+            options=self._client.structured.options,
         )
 
     async def _send(
@@ -461,7 +449,9 @@ class AsyncToolClient(AsyncSeedCompat):
         else:
             try:
                 limit = tool.timeout if tool.timeout is not None else self._tool_timeout
-                content = loop.result(await async_call_tool(tool.function, prepared.kwargs, limit))
+                content = loop.result(
+                    await async_call_user_code(tool.function, prepared.kwargs, limit)
+                )
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model
                 content = loop.failure(tool, exc)
@@ -580,6 +570,6 @@ class AsyncToolStream:
                 loop.add_messages([message.to_param()])
                 return
             await self._client._run_calls(loop, calls)
-            self._current = await self._client._client.create(
+            self._current = await self._client.openrouter_client.create(
                 loop.transcript, model=self._model, stream=True, **loop.request_params()
             )

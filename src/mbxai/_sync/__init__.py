@@ -5,29 +5,17 @@
 Modules load on first use, so importing one client does not import the others.
 """
 
-import importlib as _importlib
 import typing as _typing
 
-if _typing.TYPE_CHECKING:
-    from .agent import AgentClient
-    from .client import OpenRouterClient
-    from .images import ImageClient
-    from .mcp import MCPClient
-    from .sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
-    from .streaming import Stream
-    from .tools import ToolClient, ToolStream
-
-_LAZY: dict[str, str] = {
-    "AgentClient": ".agent",
-    "FileSessionHandler": ".sessions",
-    "ImageClient": ".images",
-    "MCPClient": ".mcp",
-    "OpenRouterClient": ".client",
-    "RedisSessionHandler": ".sessions",
-    "SQLSessionHandler": ".sessions",
-    "Stream": ".streaming",
-    "ToolClient": ".tools",
-    "ToolStream": ".tools",
+#: The names loaded on first use, by the module that defines them (see ``mbxai``).
+_LAZY: dict[str, tuple[str, ...]] = {
+    ".agent": ("AgentClient",),
+    ".client": ("OpenRouterClient",),
+    ".images": ("ImageClient",),
+    ".mcp": ("MCPClient",),
+    ".sessions": ("FileSessionHandler", "RedisSessionHandler", "SQLSessionHandler"),
+    ".streaming": ("Stream",),
+    ".tools": ("ToolClient", "ToolStream"),
 }
 
 __all__ = [
@@ -43,11 +31,15 @@ __all__ = [
     "ToolStream",
 ]
 
+if _typing.TYPE_CHECKING:
+    from .agent import AgentClient
+    from .client import OpenRouterClient
+    from .images import ImageClient
+    from .mcp import MCPClient
+    from .sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
+    from .streaming import Stream
+    from .tools import ToolClient, ToolStream
+else:
+    from .._lazy import attach as _attach
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    __getattr__, __dir__ = _attach(__name__, _LAZY, __all__)

@@ -9,8 +9,8 @@ import functools
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,7 +18,6 @@ from .._agent import (
     AgentSession,
     JournalEntry,
     Plan,
-    PlannedTask,
     TaskOutcome,
     Turn,
     add_planned_tasks,
@@ -30,16 +29,18 @@ from .._agent import (
     dialog_request,
     evaluation_messages,
     evaluation_model,
+    fallback_task,
     forget_journal,
     is_secret_name,
     journal_key,
+    llm_calls,
     normalize_responses,
     plan_messages,
     progress_fingerprint,
     task_messages,
 )
 from .._checks import check_bool, check_callable, check_instance, check_int
-from .._concurrency import Lock, call_abandoned, call_tool
+from .._concurrency import Lock, call_abandoned, call_user_code
 from .._errors import (
     AgentError,
     ConfigurationError,
@@ -51,6 +52,7 @@ from .._errors import (
     SessionStoreError,
     StructuredOutputError,
     ToolLoopLimitError,
+    ToolOutcomeUnknown,
 )
 from .._logging import get_logger
 from .._masking import Masker
@@ -78,8 +80,10 @@ _journal: contextvars.ContextVar[Journal | None] = contextvars.ContextVar(
 )
 
 
-class ToolOutcomeUnknown(RuntimeError):
-    """A tool call was claimed but its process died before the result was saved."""
+class _Save(Protocol):
+    """Saves a session with compare-and-set (the agent's ``_save``)."""
+
+    def __call__(self, session: AgentSession, /) -> None: ...
 
 
 class Journal:
@@ -93,21 +97,26 @@ class Journal:
 
     def __init__(
         self,
-        agent: AgentClient,
         session: AgentSession,
         task_id: str,
         context: DeferredContext | None,
+        *,
+        save: _Save,
+        secret_params: Mapping[str, Sequence[str]],
+        max_result_chars: int | None,
     ) -> None:
-        self._agent = agent
         self._session = session
         self._task_id = task_id
         self._masker = context.masker if context is not None else Masker()
+        self._save = save
+        self._secret_params = secret_params
+        self._max_result_chars = max_result_chars
         self._lock = Lock()
         #: Set when another worker wrote the session first; the task must stop.
         self.conflict: SessionConflictError | None = None
 
     def call(self, tool: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        hidden = self._agent._tool_secrets.get(tool, ())
+        hidden = self._secret_params.get(tool, ())
         for name in hidden:
             self._masker.add(arguments.get(name))
         visible = {k: v for k, v in arguments.items() if k not in hidden}
@@ -126,7 +135,7 @@ class Journal:
             entry = JournalEntry(key=key, tool=tool, task_id=self._task_id, done=False)
             self._session.journal.append(entry)
             try:
-                self._agent._save(self._session)
+                self._save(self._session)
             except SessionConflictError as exc:
                 self._session.journal.remove(entry)
                 self.conflict = exc
@@ -134,7 +143,7 @@ class Journal:
         try:
             # Abandoned on cancellation: the tool loop's timeout around this wrapper must
             # end the wait for a sync tool's thread, as it does for an unwrapped tool.
-            result = call_tool(function, arguments, abandon_on_cancel=True)
+            result = call_user_code(function, arguments, abandon_on_cancel=True)
         except Exception:
             # A call that raised is finished too; the model decides whether to try again.
             self._session.journal.remove(entry)
@@ -145,7 +154,7 @@ class Journal:
         with self._lock:
             entry.done = True
             entry.result = self._shown(result)
-            self._agent._save(self._session)
+            self._save(self._session)
         return result
 
     def _shown(self, result: Any) -> str:
@@ -153,8 +162,7 @@ class Journal:
             text = format_result(self._masker.data(result))
         except ValueError as exc:
             text = f"(the result could not be recorded: {exc})"
-        limit = getattr(self._agent._client, "max_result_chars", DEFAULT_MAX_RESULT_CHARS)
-        return clip_result(self._masker.text(text), limit)
+        return clip_result(self._masker.text(text), self._max_result_chars)
 
 
 class AgentClient:
@@ -318,13 +326,13 @@ class AgentClient:
         return bool(self._store("delete_session", agent_id))
 
     def _store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a handler method, sync or async, without blocking the event loop.
+        """Call a handler method, sync or async (a sync one in a worker thread in async code).
 
         Store failures become :class:`SessionStoreError` (the driver's error chained).
         """
         call = functools.partial(getattr(self.session_handler, method), *args, **kwargs)
         try:
-            return call_tool(call, {})
+            return call_user_code(call, {})
         except MBXAIError:
             raise
         except RecursionError:
@@ -640,7 +648,7 @@ class AgentClient:
             session, tools, self.dialog_options, self._asks_humans(session), final
         )
         result = self._llm().parse(messages, Plan)
-        session.token_summary.planning.add(result.usage, calls=_calls(result))
+        session.token_summary.planning.add(result.usage, calls=llm_calls(result))
         plan: Plan = result.choices[0].message.parsed
         session.requirement_analysis = plan.requirement_analysis
         session.tool_analysis = plan.tool_analysis
@@ -655,7 +663,7 @@ class AgentClient:
         if not plan.tasks:
             add_planned_tasks(
                 session,
-                [_fallback_task(session.prompt)],
+                [fallback_task(session.prompt)],
                 tool_names=set(),
                 dialog_options=[],
                 ask_humans=False,
@@ -683,7 +691,14 @@ class AgentClient:
             stored = dict(session.secrets)
             context = DeferredContext(stored, lambda name: self._box.decrypt(stored[name]))
             params["tool_context"] = context
-        journal = Journal(self, session, task.id, context)
+        journal = Journal(
+            session,
+            task.id,
+            context,
+            save=self._save,
+            secret_params=self._tool_secrets,
+            max_result_chars=getattr(self._client, "max_result_chars", DEFAULT_MAX_RESULT_CHARS),
+        )
         token = _journal.set(journal)
         try:
             result = self._client.parse(messages, TaskOutcome, **params)
@@ -698,7 +713,7 @@ class AgentClient:
             task.status = TaskStatus.FAILED
             task.error = f"the task kept calling tools: {exc}"
         else:
-            session.token_summary.task_execution.add(result.usage, calls=_calls(result))
+            session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
             outcome: TaskOutcome = result.choices[0].message.parsed
             task.result = clip(outcome.result, self._max_chars)
             if (
@@ -732,7 +747,7 @@ class AgentClient:
         self._emit(session, "evaluation_started")
         model = evaluation_model(final)
         result = self._llm().parse(evaluation_messages(session, final, self._max_chars), model)
-        session.token_summary.goal_evaluation.add(result.usage, calls=_calls(result))
+        session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed
         session.goal_evaluation = evaluation.goal_evaluation
         session.final_response = evaluation.final_response.model_dump(mode="json")
@@ -780,29 +795,13 @@ class AgentClient:
             task_status=task_status,
             message=message,
         )
-        call_tool(functools.partial(self._on_event, event), {})
+        call_user_code(functools.partial(self._on_event, event), {})
 
     def close(self) -> None:
         """Close the wrapped client."""
         close = getattr(self._client, "close", None)
         if close is not None:
             close()
-
-
-def _calls(result: Any) -> int:
-    return int(getattr(result, "llm_calls", None) or 1)
-
-
-def _fallback_task(prompt: str) -> PlannedTask:
-    return PlannedTask(
-        id="t1",
-        title="Answer the request",
-        description=prompt,
-        dependencies=[],
-        tools=[],
-        estimated_complexity=1,
-        human_interaction=None,
-    )
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -812,7 +811,7 @@ def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def run(**arguments: Any) -> Any:
         journal = _journal.get()
         if journal is None:
-            return call_tool(function, arguments)
+            return call_user_code(function, arguments)
         return journal.call(name, function, arguments)
 
     return run

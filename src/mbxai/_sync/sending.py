@@ -16,7 +16,7 @@ from typing import Any, cast
 import httpx
 
 from .. import _concurrency
-from .._base import transport_errors
+from .._client_base import transport_errors
 from .._errors import OpenRouterAPIError
 from .._http import BodyDecoder, Deadline, body_too_large
 from .._retry import RetrySchedule

@@ -7,30 +7,28 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from .._checks import check_number
-from .._compat import SeedCompat
-from .._concurrency import call_tool, gather
+from .._concurrency import call_user_code, gather
 from .._constrained import ToolRounds, completion_chunks
 from .._errors import ConfigurationError, OpenRouterAPIError
+from .._function_schema import Tool, build_tool, check_timeout
 from .._logging import get_logger, is_debug
 from .._registry import OpenRouterModel, resolve_model
-from .._schema import Reask, ResponseFormat, StructuredReplies
-from .._structured import StructuredMode, ToolCalling, check_tool_calling
+from .._schema import ResponseFormat
+from .._seed import SeedMethods
+from .._structured import Reask, StructuredMode, StructuredReplies, ToolCalling, check_tool_calling
 from .._tools import (
     DEFAULT_MAX_RESULT_CHARS,
     DeltaAccumulator,
     PreparedCall,
-    Tool,
     ToolLoop,
     ToolRegistry,
-    build_tool,
     check_max_result_chars,
     check_max_rounds,
-    check_timeout,
 )
 from .._types import (
     ChatCompletion,
@@ -50,7 +48,7 @@ T = TypeVar("T", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class ToolClient(SeedCompat):
+class ToolClient(SeedMethods):
     """Chat with tools: register Python functions, and the model's calls to them are run
     and answered until the model replies without calling a tool.
 
@@ -84,9 +82,6 @@ class ToolClient(SeedCompat):
             huge result cannot make every later request huge (``None``: no limit).
     """
 
-    #: The sync client's async twin (the seed's ``achat``) shares its tool registry.
-    _twin_shared: ClassVar[tuple[str, ...]] = ("_tools",)
-
     def __init__(
         self,
         openrouter_client: OpenRouterClient,
@@ -109,13 +104,6 @@ class ToolClient(SeedCompat):
         check_number("tool_timeout", tool_timeout, positive=True, none=True)
         self._tool_timeout = check_timeout("(default)", tool_timeout)
         self._max_result_chars = check_max_result_chars(max_result_chars)
-        self._twin_args: dict[str, Any] = {
-            "openrouter_client": openrouter_client,
-            "max_tool_rounds": max_tool_rounds,
-            "tool_calling": tool_calling,
-            "tool_timeout": tool_timeout,
-            "max_result_chars": max_result_chars,
-        }
 
     def __repr__(self) -> str:
         names = [tool.name for tool in self._tools]
@@ -374,7 +362,7 @@ class ToolClient(SeedCompat):
         :class:`StructuredOutputError` is raised. The object is on
         ``response.choices[0].message.parsed``; ``usage`` counts every request.
         """
-        replies = StructuredReplies(response_format, self._client._config.parse_retries)
+        replies = StructuredReplies(response_format, self._client.structured.parse_retries)
         params = {k: v for k, v in params.items() if k != "response_format"}
         loop = self._loop(messages, max_tool_rounds, tool_context, params)
         rounds = self._rounds(loop, model, replies.format, mode)
@@ -407,10 +395,10 @@ class ToolClient(SeedCompat):
             loop,
             slug=slug,
             tool_calling=self._tool_calling,
-            memory=self._client._memory,
-            chain=self._client._structured_chain(slug, mode),
+            memory=self._client.structured.memory,
+            chain=self._client.structured.chain(slug, mode),
             final=final,
-            options=self._client._schema_options,
+            options=self._client.structured.options,
         )
 
     def _send(self, rounds: ToolRounds, model: str | OpenRouterModel | None) -> ChatCompletion:
@@ -461,7 +449,7 @@ class ToolClient(SeedCompat):
         else:
             try:
                 limit = tool.timeout if tool.timeout is not None else self._tool_timeout
-                content = loop.result(call_tool(tool.function, prepared.kwargs, limit))
+                content = loop.result(call_user_code(tool.function, prepared.kwargs, limit))
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model
                 content = loop.failure(tool, exc)
@@ -580,6 +568,6 @@ class ToolStream:
                 loop.add_messages([message.to_param()])
                 return
             self._client._run_calls(loop, calls)
-            self._current = self._client._client.create(
+            self._current = self._client.openrouter_client.create(
                 loop.transcript, model=self._model, stream=True, **loop.request_params()
             )

@@ -1,13 +1,76 @@
-"""The planning agent: ``AgentClient`` / ``AsyncAgentClient`` and their data model."""
+"""The planning agent: ``AgentClient`` / ``AsyncAgentClient``, their data model and the
+session stores. The data model (:mod:`mbxai.agent.models`, also the seed's import path)
+loads with this package; the clients and stores load on first use, as in ``mbxai``."""
 
-from __future__ import annotations
+import typing as _typing
 
-from typing import TYPE_CHECKING, Any
+from .models import (
+    AgentEvent,
+    AgentResponse,
+    AgentState,
+    AsyncSessionHandler,
+    DialogOption,
+    GoalEvaluation,
+    HumanInLoopRequest,
+    HumanInLoopResponse,
+    HumanInLoopResponseBatch,
+    HumanInteractionType,
+    InMemorySessionHandler,
+    RequirementAnalysis,
+    SessionHandler,
+    Task,
+    TaskStatus,
+    TodoList,
+    TokenSummary,
+    TokenUsage,
+    ToolAnalysis,
+    ToolMapping,
+)
 
-from .models import *  # noqa: F403
-from .models import __all__ as _models_all
+#: The names loaded on first use, by the module that defines them (see ``mbxai``).
+_LAZY: dict[str, tuple[str, ...]] = {
+    ".._async.agent": ("AsyncAgentClient",),
+    ".._async.sessions": (
+        "AsyncFileSessionHandler",
+        "AsyncRedisSessionHandler",
+        "AsyncSQLSessionHandler",
+    ),
+    ".._sync.agent": ("AgentClient",),
+    ".._sync.sessions": ("FileSessionHandler", "RedisSessionHandler", "SQLSessionHandler"),
+}
 
-if TYPE_CHECKING:
+__all__ = [
+    "AgentClient",
+    "AgentEvent",
+    "AgentResponse",
+    "AgentState",
+    "AsyncAgentClient",
+    "AsyncFileSessionHandler",
+    "AsyncRedisSessionHandler",
+    "AsyncSQLSessionHandler",
+    "AsyncSessionHandler",
+    "DialogOption",
+    "FileSessionHandler",
+    "GoalEvaluation",
+    "HumanInLoopRequest",
+    "HumanInLoopResponse",
+    "HumanInLoopResponseBatch",
+    "HumanInteractionType",
+    "InMemorySessionHandler",
+    "RedisSessionHandler",
+    "RequirementAnalysis",
+    "SQLSessionHandler",
+    "SessionHandler",
+    "Task",
+    "TaskStatus",
+    "TodoList",
+    "TokenSummary",
+    "TokenUsage",
+    "ToolAnalysis",
+    "ToolMapping",
+]
+
+if _typing.TYPE_CHECKING:
     from .._async.agent import AsyncAgentClient
     from .._async.sessions import (
         AsyncFileSessionHandler,
@@ -16,42 +79,7 @@ if TYPE_CHECKING:
     )
     from .._sync.agent import AgentClient
     from .._sync.sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
+else:
+    from .._lazy import attach as _attach
 
-#: The shipped session stores, by module (imported lazily like the clients).
-_STORES = {
-    "AsyncFileSessionHandler": "_async",
-    "AsyncRedisSessionHandler": "_async",
-    "AsyncSQLSessionHandler": "_async",
-    "FileSessionHandler": "_sync",
-    "RedisSessionHandler": "_sync",
-    "SQLSessionHandler": "_sync",
-}
-
-__all__ = [
-    "AgentClient",
-    "AsyncAgentClient",
-    "AsyncFileSessionHandler",
-    "AsyncRedisSessionHandler",
-    "AsyncSQLSessionHandler",
-    "FileSessionHandler",
-    "RedisSessionHandler",
-    "SQLSessionHandler",
-    *_models_all,
-]
-
-
-def __getattr__(name: str) -> Any:
-    # The clients are imported lazily: they import this package's models.
-    if name == "AsyncAgentClient":
-        from .._async.agent import AsyncAgentClient
-
-        return AsyncAgentClient
-    if name == "AgentClient":
-        from .._sync.agent import AgentClient
-
-        return AgentClient
-    if name in _STORES:
-        import importlib
-
-        return getattr(importlib.import_module(f"mbxai.{_STORES[name]}.sessions"), name)
-    raise AttributeError(name)
+    __getattr__, __dir__ = _attach(__name__, _LAZY, __all__)

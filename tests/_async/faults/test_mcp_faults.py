@@ -1,7 +1,7 @@
 """MCP faults: servers that die mid-call, never answer, or answer nonsense.
 
 The model is the loopback fault server; the MCP servers are the MCP suite's demo server
-in a child process (tests/_mcp_servers.py), killed with SIGKILL while a call is in
+in a child process (tests/fix_mcp.py), killed with SIGKILL while a call is in
 flight, and the fault server posing as an MCP endpoint that never answers or answers
 garbage. Rows already proven by tests/_async/test_mcp.py (a slow call, a server killed
 between calls and reconnected, ``isError`` results) are referenced, not repeated.
@@ -23,16 +23,11 @@ import pytest
 
 from mbxai import AsyncMCPClient, AsyncOpenRouterClient, MCPConnectionError
 from mbxai._concurrency import async_sleep
-from mbxai._mcp import MCPTooManyToolsError
-from tests._mcp_servers import (
-    AsyncHeartbeat,
-    BulkServer,
-    ChildServer,
-    bulk_tools,
-    hostile_server,
-)
+from mbxai._errors import MCPTooManyToolsError
 from tests.faults_matrix import row
-from tests.faults_server import FaultServer, garbage, hang, reply, status, tool_reply
+from tests.fix_fault_server import FaultServer, garbage, hang, reply, status, tool_reply
+from tests.fix_mcp import BulkServer, ChildServer, bulk_tools, hostile_server
+from tests.support.event_loops import AsyncHeartbeat
 
 pytestmark = pytest.mark.anyio
 
@@ -45,19 +40,19 @@ TOKEN = 'mcp"tok\\en-5be1d7'
 STALL = 1.0
 
 
-def make_client(server: FaultServer) -> AsyncMCPClient:
+def make_client(fault_server: FaultServer) -> AsyncMCPClient:
     return AsyncMCPClient(
-        AsyncOpenRouterClient(token=KEY, base_url=server.url, max_retries=0, timeout=10)
+        AsyncOpenRouterClient(token=KEY, base_url=fault_server.url, max_retries=0, timeout=10)
     )
 
 
-def mcp_url(server: FaultServer) -> str:
+def mcp_url(fault_server: FaultServer) -> str:
     """The fault server posing as an MCP endpoint."""
-    return f"http://127.0.0.1:{server.port}/mcp"
+    return f"http://127.0.0.1:{fault_server.port}/mcp"
 
 
-def tool_results(server: FaultServer) -> list[str]:
-    messages = server.requests[-1].json["messages"]
+def tool_results(fault_server: FaultServer) -> list[str]:
+    messages = fault_server.requests[-1].json["messages"]
     return [m["content"] for m in messages if m["role"] == "tool"]
 
 
@@ -72,9 +67,9 @@ def child() -> Iterator[ChildServer]:
     "server SIGKILLed mid-call",
     "the model is told the server is unavailable; the chat goes on",
 )
-async def test_server_killed_mid_call(server: FaultServer, child: ChildServer) -> None:
-    server.add(tool_reply(("nap", json.dumps({"seconds": 30}))), reply("the server died"))
-    async with make_client(server) as client:
+async def test_server_killed_mid_call(fault_server: FaultServer, child: ChildServer) -> None:
+    fault_server.add(tool_reply(("nap", json.dumps({"seconds": 30}))), reply("the server died"))
+    async with make_client(fault_server) as client:
         await client.register_mcp_server("child", child.url, timeout=5)
         # the call is in flight (a 30 s nap) when the server dies; the kill is the fault,
         # not an assertion: had the call not started yet, it would fail the same way
@@ -85,7 +80,7 @@ async def test_server_killed_mid_call(server: FaultServer, child: ChildServer) -
         finally:
             killer.cancel()
     assert response.content == "the server died"
-    (result,) = tool_results(server)
+    (result,) = tool_results(fault_server)
     assert "MCPConnectionError" in result
     assert "server 'child' unavailable" in result
     assert "no answer within" not in result  # the drop was seen, not waited out
@@ -96,11 +91,11 @@ async def test_server_killed_mid_call(server: FaultServer, child: ChildServer) -
     "server never answers the handshake",
     "MCPConnectionError within the timeout; nothing registered",
 )
-async def test_server_never_answers(server: FaultServer) -> None:
-    server.add(*[hang] * 8)
-    async with make_client(server) as client:
+async def test_server_never_answers(fault_server: FaultServer) -> None:
+    fault_server.add(*[hang] * 8)
+    async with make_client(fault_server) as client:
         with pytest.raises(MCPConnectionError, match="hung"):
-            await client.register_mcp_server("hung", mcp_url(server), timeout=1)
+            await client.register_mcp_server("hung", mcp_url(fault_server), timeout=1)
         assert "hung" not in client.mcp_servers
         assert dict(client.tools) == {}
 
@@ -120,11 +115,11 @@ async def test_server_never_answers(server: FaultServer) -> None:
     ],
     ids=["wrong-json-rpc", "html", "http-500", "not-http"],
 )
-async def test_server_answers_garbage(server: FaultServer, behaviour: Any) -> None:
-    server.add(*[behaviour] * 8)
-    async with make_client(server) as client:
+async def test_server_answers_garbage(fault_server: FaultServer, behaviour: Any) -> None:
+    fault_server.add(*[behaviour] * 8)
+    async with make_client(fault_server) as client:
         with pytest.raises(MCPConnectionError, match="junk"):
-            await client.register_mcp_server("junk", mcp_url(server), timeout=2)
+            await client.register_mcp_server("junk", mcp_url(fault_server), timeout=2)
         assert "junk" not in client.mcp_servers
 
 
@@ -141,8 +136,8 @@ async def eventually_(check: Any, what: str, seconds: float = 20) -> None:
     "server echoes its credentials (a token with a quote and a backslash) everywhere",
     "the model sees [hidden] in results, errors and descriptions, never the token",
 )
-async def test_server_echoes_its_credentials(server: FaultServer) -> None:
-    server.add(
+async def test_server_echoes_its_credentials(fault_server: FaultServer) -> None:
+    fault_server.add(
         tool_reply(
             ("leak", '{"shape": "structured"}'),
             ("leak", '{"shape": "json-text"}'),
@@ -153,14 +148,14 @@ async def test_server_echoes_its_credentials(server: FaultServer) -> None:
         reply("done"),
     )
     with hostile_server(TOKEN).serve_http() as hostile:
-        async with make_client(server) as client:
+        async with make_client(fault_server) as client:
             await client.register_mcp_server("hostile", hostile.url, token=TOKEN, timeout=10)
             response = await client.chat(ASK)
     assert response.content == "done"
-    results = tool_results(server)
+    results = tool_results(fault_server)
     assert len(results) == 5
     assert all("[hidden]" in result for result in results[:4])
-    for request in server.requests:  # the bytes on the wire to the model
+    for request in fault_server.requests:  # the bytes on the wire to the model
         body = request.body.decode()
         decoded = json.dumps(request.json, ensure_ascii=False)
         for shape in (TOKEN, json.dumps(TOKEN)[1:-1], repr(TOKEN)[1:-1], "5be1d7"):
@@ -173,10 +168,10 @@ async def test_server_echoes_its_credentials(server: FaultServer) -> None:
     "server lists 20,000 tools",
     "MCPTooManyToolsError within seconds (filters counted, max_tools=128); loop never stalls",
 )
-async def test_server_lists_20000_tools(server: FaultServer) -> None:
+async def test_server_lists_20000_tools(fault_server: FaultServer) -> None:
     bulk = BulkServer(bulk_tools(20_000))
     with bulk.serve_http() as running:
-        async with make_client(server) as client, AsyncHeartbeat() as beat:
+        async with make_client(fault_server) as client, AsyncHeartbeat() as beat:
             started = time.monotonic()
             with pytest.raises(MCPTooManyToolsError, match="offers 8889 tools") as refused:
                 await client.register_mcp_server("all", running.url, deny=["tool_1*"], timeout=20)
@@ -193,11 +188,11 @@ async def test_server_lists_20000_tools(server: FaultServer) -> None:
     "server's tool list grows to 20,000 tools after registration",
     "the registered tools stay, new ones fill the cap (filters apply), loop never stalls",
 )
-async def test_tool_list_grows_to_20000(server: FaultServer) -> None:
-    server.add(tool_reply(("tool_3", '{"x": 3}'), ("late_5", '{"x": 5}')), reply("done"))
+async def test_tool_list_grows_to_20000(fault_server: FaultServer) -> None:
+    fault_server.add(tool_reply(("tool_3", '{"x": 3}'), ("late_5", '{"x": 5}')), reply("done"))
     bulk = BulkServer(bulk_tools(50))
     with bulk.serve_http() as running:
-        async with make_client(server) as client, AsyncHeartbeat() as beat:
+        async with make_client(fault_server) as client, AsyncHeartbeat() as beat:
             await client.register_mcp_server("bulk", running.url, deny=["late_1*"], timeout=10)
             bulk.set_tools(bulk_tools(20_000, prefix="late") + bulk_tools(50))
             await eventually_(
@@ -206,14 +201,14 @@ async def test_tool_list_grows_to_20000(server: FaultServer) -> None:
             await eventually_(lambda: len(client.tools) == 128, "the cap was filled")
             info = client.mcp_servers["bulk"]
             response = await client.chat(ASK)
-            definitions = server.requests[0].json["tools"]
+            definitions = fault_server.requests[0].json["tools"]
     assert beat.longest < STALL, f"the event loop stalled for {beat.longest:.2f} s"
     late = [n for n in range(100) if not str(n).startswith("1")][:78]
     assert set(info.tools) == {f"tool_{n}" for n in range(50)} | {f"late_{n}" for n in late}
     assert info.dropped == (20_000 - 11_111) + 50 - 128
     assert len(definitions) == 128  # the cap is what goes into each request
     assert response.content == "done"
-    assert tool_results(server) == ['tool_3: {"x": 3}', 'late_5: {"x": 5}']
+    assert tool_results(fault_server) == ['tool_3: {"x": 3}', 'late_5: {"x": 5}']
 
 
 @row(
@@ -221,11 +216,11 @@ async def test_tool_list_grows_to_20000(server: FaultServer) -> None:
     "tools/list stalls, or registering its tools takes longer than the timeout",
     "MCPConnectionError within the timeout; a stalled re-listing keeps the tools working",
 )
-async def test_tool_listing_stalls(server: FaultServer) -> None:
-    server.add(tool_reply(("tool_1", '{"x": 1}')), reply("still works"))
+async def test_tool_listing_stalls(fault_server: FaultServer) -> None:
+    fault_server.add(tool_reply(("tool_1", '{"x": 1}')), reply("still works"))
     bulk = BulkServer(bulk_tools(10), list_delay=30)
     with bulk.serve_http() as running:
-        async with make_client(server) as client:
+        async with make_client(fault_server) as client:
             started = time.monotonic()
             with pytest.raises(MCPConnectionError, match="no answer within 1 s"):
                 await client.register_mcp_server("stalled", running.url, timeout=1)
@@ -257,7 +252,7 @@ async def test_tool_listing_stalls(server: FaultServer) -> None:
     assert set(info.tools) == {f"tool_{n}" for n in range(10)}
     assert info.connected
     assert response.content == "still works"
-    assert tool_results(server) == ['tool_1: {"x": 1}']
+    assert tool_results(fault_server) == ['tool_1: {"x": 1}']
 
 
 @row(
@@ -265,16 +260,16 @@ async def test_tool_listing_stalls(server: FaultServer) -> None:
     "server lists colliding, duplicate and invalid tool names",
     "each tool registered once, under a distinct valid name; calls reach the right tool",
 )
-async def test_tool_names_collide(server: FaultServer) -> None:
+async def test_tool_names_collide(fault_server: FaultServer) -> None:
     from mcp.types import Tool as WireTool
 
     schema = {"type": "object", "properties": {}}
     names = ["a.b", "a_b", "a b", "dup", "dup", "x" * 100, "x" * 100 + "y", "", "add", "é"]
     tools = [WireTool(name=name, input_schema=schema) for name in names]
-    server.add(tool_reply(("a_b", "{}"), ("bulk__a_b", "{}"), ("add", "{}")), reply("done"))
+    fault_server.add(tool_reply(("a_b", "{}"), ("bulk__a_b", "{}"), ("add", "{}")), reply("done"))
     bulk = BulkServer(tools)
     with bulk.serve_http() as running:
-        async with make_client(server) as client:
+        async with make_client(fault_server) as client:
             client.register_tool("add", "a local tool", lambda: "local add")
             registered = await client.register_mcp_server("bulk", running.url, timeout=10)
             await client.chat(ASK)
@@ -284,4 +279,4 @@ async def test_tool_names_collide(server: FaultServer) -> None:
     assert sorted(info.tools.values()) == sorted(set(names))
     assert info.tools["a_b"] == "a.b"
     assert info.tools["bulk__a_b"] == "a_b"
-    assert tool_results(server) == ["a.b: {}", "a_b: {}", "local add"]
+    assert tool_results(fault_server) == ["a.b: {}", "a_b: {}", "local add"]

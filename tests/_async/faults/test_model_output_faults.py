@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from mbxai import AsyncOpenRouterClient, AsyncToolClient, StructuredOutputError
 from mbxai._concurrency import async_sleep
 from tests.faults_matrix import row
-from tests.faults_server import FaultServer, reply, tool_reply
+from tests.fix_fault_server import FaultServer, reply, tool_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -31,49 +31,49 @@ class CityInfo(BaseModel):
     country: str = Field(description="Country name")
 
 
-def make_client(server: FaultServer, **kwargs: Any) -> AsyncOpenRouterClient:
+def make_client(fault_server: FaultServer, **kwargs: Any) -> AsyncOpenRouterClient:
     return AsyncOpenRouterClient(
         token=KEY,
-        base_url=server.url,
+        base_url=fault_server.url,
         max_retries=0,
         timeout=kwargs.pop("timeout", 2.0),
         **kwargs,
     )
 
 
-def sent_texts(server: FaultServer) -> str:
-    return "\n".join(json.dumps(r.json.get("messages")) for r in server.requests)
+def sent_texts(fault_server: FaultServer) -> str:
+    return "\n".join(json.dumps(r.json.get("messages")) for r in fault_server.requests)
 
 
 # -- structured output --------------------------------------------------------------------
 
 
 @row("Model", "parse: invalid JSON, then valid", "the error is fed back, recovers")
-async def test_parse_invalid_json_then_valid(server: FaultServer) -> None:
-    server.add(reply('{"name": "Paris", "population": 21'), reply(VALID))
-    async with make_client(server) as client:
+async def test_parse_invalid_json_then_valid(fault_server: FaultServer) -> None:
+    fault_server.add(reply('{"name": "Paris", "population": 21'), reply(VALID))
+    async with make_client(fault_server) as client:
         response = await client.parse(ASK, CityInfo)
     assert response.choices[0].message.parsed == CityInfo.model_validate_json(VALID)
-    assert "did not match the required JSON schema" in json.dumps(server.requests[-1].json)
+    assert "did not match the required JSON schema" in json.dumps(fault_server.requests[-1].json)
 
 
 @row("Model", "parse: JSON failing the schema, then valid", "the errors are fed back, recovers")
-async def test_parse_schema_violation_then_valid(server: FaultServer) -> None:
+async def test_parse_schema_violation_then_valid(fault_server: FaultServer) -> None:
     wrong = json.dumps({"name": "Paris", "population": "many"})
-    server.add(reply(wrong), reply(VALID))
-    async with make_client(server) as client:
+    fault_server.add(reply(wrong), reply(VALID))
+    async with make_client(fault_server) as client:
         response = await client.parse(ASK, CityInfo)
     assert response.choices[0].message.parsed is not None
     assert response.choices[0].message.parsed.population == 2100000
-    feedback = json.dumps(server.requests[-1].json)
+    feedback = json.dumps(fault_server.requests[-1].json)
     assert "population" in feedback
     assert "country" in feedback  # the missing field is named too
 
 
 @row("Model", "parse: invalid output on every attempt", "StructuredOutputError with the raw output")
-async def test_parse_never_valid(server: FaultServer) -> None:
-    server.add(*[reply("not json at all")] * 10)
-    async with make_client(server, parse_retries=1) as client:
+async def test_parse_never_valid(fault_server: FaultServer) -> None:
+    fault_server.add(*[reply("not json at all")] * 10)
+    async with make_client(fault_server, parse_retries=1) as client:
         with pytest.raises(StructuredOutputError) as info:
             await client.parse(ASK, CityInfo)
     assert info.value.raw_output == "not json at all"
@@ -84,8 +84,8 @@ async def test_parse_never_valid(server: FaultServer) -> None:
 # -- tools ------------------------------------------------------------------------------------
 
 
-def weather_client(server: FaultServer, calls: list[dict[str, Any]]) -> AsyncToolClient:
-    tools = AsyncToolClient(make_client(server))
+def weather_client(fault_server: FaultServer, calls: list[dict[str, Any]]) -> AsyncToolClient:
+    tools = AsyncToolClient(make_client(fault_server))
 
     def get_weather(location: str, days: int = 1) -> dict[str, Any]:
         """Get the weather for a location."""
@@ -96,74 +96,76 @@ def weather_client(server: FaultServer, calls: list[dict[str, Any]]) -> AsyncToo
     return tools
 
 
-def tool_results(server: FaultServer) -> list[str]:
+def tool_results(fault_server: FaultServer) -> list[str]:
     """The tool results the model was sent in the last request."""
-    messages = server.requests[-1].json["messages"]
+    messages = fault_server.requests[-1].json["messages"]
     return [m["content"] for m in messages if m["role"] == "tool"]
 
 
 @row("Model", "call to an unknown tool", "told to the model (with the tool list), loop goes on")
-async def test_unknown_tool(server: FaultServer) -> None:
+async def test_unknown_tool(fault_server: FaultServer) -> None:
     calls: list[dict[str, Any]] = []
-    server.add(tool_reply(("launch_rocket", '{"target": "moon"}')), reply("Sorry, no rockets."))
-    async with weather_client(server, calls) as tools:
+    fault_server.add(
+        tool_reply(("launch_rocket", '{"target": "moon"}')), reply("Sorry, no rockets.")
+    )
+    async with weather_client(fault_server, calls) as tools:
         response = await tools.create(ASK)
     assert response.content == "Sorry, no rockets."
     assert calls == []
-    (result,) = tool_results(server)
+    (result,) = tool_results(fault_server)
     assert "unknown tool 'launch_rocket'" in result
     assert "get_weather" in result
 
 
 @row("Model", "tool arguments that are not JSON", "told to the model, tool not run, loop goes on")
-async def test_tool_arguments_not_json(server: FaultServer) -> None:
+async def test_tool_arguments_not_json(fault_server: FaultServer) -> None:
     calls: list[dict[str, Any]] = []
-    server.add(tool_reply(("get_weather", '{"location": "Tok')), reply("retrying later"))
-    async with weather_client(server, calls) as tools:
+    fault_server.add(tool_reply(("get_weather", '{"location": "Tok')), reply("retrying later"))
+    async with weather_client(fault_server, calls) as tools:
         response = await tools.create(ASK)
     assert response.content == "retrying later"
     assert calls == []
-    (result,) = tool_results(server)
+    (result,) = tool_results(fault_server)
     assert "not valid JSON" in result
 
 
 @row("Model", "tool arguments failing the schema", "Pydantic's errors to the model, then fixed")
-async def test_tool_arguments_invalid(server: FaultServer) -> None:
+async def test_tool_arguments_invalid(fault_server: FaultServer) -> None:
     calls: list[dict[str, Any]] = []
-    server.add(
+    fault_server.add(
         tool_reply(("get_weather", '{"days": "many"}')),
         tool_reply(("get_weather", '{"location": "Tokyo", "days": 2}')),
         reply("22 degrees in Tokyo"),
     )
-    async with weather_client(server, calls) as tools:
+    async with weather_client(fault_server, calls) as tools:
         response = await tools.create(ASK)
     assert response.content == "22 degrees in Tokyo"
     assert calls == [{"location": "Tokyo", "days": 2}]  # only the valid call ran
-    first = [m for m in server.requests[1].json["messages"] if m["role"] == "tool"]
+    first = [m for m in fault_server.requests[1].json["messages"] if m["role"] == "tool"]
     assert "location" in first[0]["content"]
     assert "days" in first[0]["content"]
 
 
 @row("Model", "a tool that raises", "type and message to the model, loop goes on")
-async def test_tool_raises(server: FaultServer) -> None:
+async def test_tool_raises(fault_server: FaultServer) -> None:
     def flaky(city: str) -> str:
         """Look a city up."""
         raise ConnectionResetError(f"backend for {city} is down")
 
-    server.add(tool_reply(("flaky", '{"city": "Oslo"}')), reply("The backend is down."))
-    async with AsyncToolClient(make_client(server)) as tools:
+    fault_server.add(tool_reply(("flaky", '{"city": "Oslo"}')), reply("The backend is down."))
+    async with AsyncToolClient(make_client(fault_server)) as tools:
         tools.register_tool("flaky", None, flaky)
         response = await tools.create(ASK)
     assert response.content == "The backend is down."
-    (result,) = tool_results(server)
+    (result,) = tool_results(fault_server)
     assert "ConnectionResetError" in result
     assert "backend for Oslo is down" in result
 
 
 @row("Model", "several bad calls in one reply", "each answered on its own; the good one runs")
-async def test_mixed_calls_in_one_reply(server: FaultServer) -> None:
+async def test_mixed_calls_in_one_reply(fault_server: FaultServer) -> None:
     calls: list[dict[str, Any]] = []
-    server.add(
+    fault_server.add(
         tool_reply(
             ("get_weather", '{"location": "Rome"}'),
             ("nope", "{}"),
@@ -171,11 +173,11 @@ async def test_mixed_calls_in_one_reply(server: FaultServer) -> None:
         ),
         reply("Rome is warm."),
     )
-    async with weather_client(server, calls) as tools:
+    async with weather_client(fault_server, calls) as tools:
         response = await tools.create(ASK)
     assert response.content == "Rome is warm."
     assert calls == [{"location": "Rome", "days": 1}]
-    results = tool_results(server)
+    results = tool_results(fault_server)
     assert len(results) == 3
     assert "temperature" in results[0]
     assert "unknown tool" in results[1]
@@ -187,18 +189,18 @@ async def test_mixed_calls_in_one_reply(server: FaultServer) -> None:
     "a tool that never returns",
     "the call ends with a timeout result for the model (proposed tool_timeout=)",
 )
-async def test_tool_never_returns(server: FaultServer) -> None:
+async def test_tool_never_returns(fault_server: FaultServer) -> None:
     async def stuck(query: str) -> str:
         """A tool whose backend never answers (here: for 5 s, to keep the test bounded)."""
         await async_sleep(5)
         return "too late"
 
-    server.add(tool_reply(("stuck", '{"query": "x"}')), reply("gave up on the tool"))
-    async with AsyncToolClient(make_client(server), tool_timeout=0.2) as tools:
+    fault_server.add(tool_reply(("stuck", '{"query": "x"}')), reply("gave up on the tool"))
+    async with AsyncToolClient(make_client(fault_server), tool_timeout=0.2) as tools:
         tools.register_tool("stuck", None, stuck)
         response = await tools.create(ASK)
     assert response.content == "gave up on the tool"
-    (result,) = tool_results(server)
+    (result,) = tool_results(fault_server)
     assert "time" in result.lower()  # "timed out" / TimeoutError: the model is told why
 
 
@@ -211,19 +213,19 @@ DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
 
 @pytest.mark.parametrize("mode", ["json_schema", "tool", "json_object", "prompted"])
 @row("Model", "parse: JSON nested 1,000 levels deep", "fed back to the model as invalid, recovers")
-async def test_parse_deeply_nested_json(server: FaultServer, mode: str) -> None:
+async def test_parse_deeply_nested_json(fault_server: FaultServer, mode: str) -> None:
     bad = tool_reply(("CityInfo", DEEP_OBJECT)) if mode == "tool" else reply(DEEP_OBJECT)
     good = tool_reply(("CityInfo", VALID)) if mode == "tool" else reply(VALID)
-    server.add(bad, good)
-    async with make_client(server) as client:
+    fault_server.add(bad, good)
+    async with make_client(fault_server) as client:
         response = await client.parse(ASK, CityInfo, mode=mode)  # type: ignore[arg-type]
     assert response.choices[0].message.parsed == CityInfo.model_validate_json(VALID)
-    assert "did not match the required JSON schema" in json.dumps(server.requests[-1].json)
+    assert "did not match the required JSON schema" in json.dumps(fault_server.requests[-1].json)
 
 
 @pytest.mark.parametrize("given_schema", [False, True])
 @row("Model", "tool arguments nested 1,000 levels deep", "told to the model, tool not run")
-async def test_tool_arguments_deeply_nested(server: FaultServer, given_schema: bool) -> None:
+async def test_tool_arguments_deeply_nested(fault_server: FaultServer, given_schema: bool) -> None:
     runs: list[Any] = []
 
     def store(data: Any) -> str:
@@ -232,13 +234,13 @@ async def test_tool_arguments_deeply_nested(server: FaultServer, given_schema: b
         return "stored"
 
     schema = {"type": "object", "properties": {"data": {}}} if given_schema else None
-    server.add(tool_reply(("store", '{"data": ' + DEEP + "}")), reply("could not store it"))
-    async with AsyncToolClient(make_client(server)) as tools:
+    fault_server.add(tool_reply(("store", '{"data": ' + DEEP + "}")), reply("could not store it"))
+    async with AsyncToolClient(make_client(fault_server)) as tools:
         tools.register_tool("store", "Store data", store, schema)
         response = await tools.create(ASK)
     assert response.content == "could not store it"
     assert runs == []
-    (result,) = tool_results(server)
+    (result,) = tool_results(fault_server)
     assert result.startswith("Error")
     assert "JSON" in result or "deep" in result
 
@@ -248,9 +250,9 @@ async def test_tool_arguments_deeply_nested(server: FaultServer, given_schema: b
     "constrained tool calling: a reply nested 1,000 levels deep",
     "kept as the (invalid) answer, typed errors only",
 )
-async def test_constrained_reply_deeply_nested(server: FaultServer) -> None:
-    server.add(reply(DEEP_OBJECT), reply(json.dumps({"final_answer": json.loads(VALID)})))
-    async with AsyncToolClient(make_client(server), tool_calling="constrained") as tools:
+async def test_constrained_reply_deeply_nested(fault_server: FaultServer) -> None:
+    fault_server.add(reply(DEEP_OBJECT), reply(json.dumps({"final_answer": json.loads(VALID)})))
+    async with AsyncToolClient(make_client(fault_server), tool_calling="constrained") as tools:
         tools.register_tool("noop", "Nothing", lambda: "x")
         response = await tools.parse(ASK, CityInfo)
     assert response.choices[0].message.parsed == CityInfo.model_validate_json(VALID)
@@ -261,15 +263,15 @@ async def test_constrained_reply_deeply_nested(server: FaultServer) -> None:
     "a thousand tool calls in one reply",
     "the first 64 run, the rest are answered 'not run'; the loop goes on",
 )
-async def test_a_thousand_tool_calls_in_one_reply(server: FaultServer) -> None:
+async def test_a_thousand_tool_calls_in_one_reply(fault_server: FaultServer) -> None:
     calls: list[dict[str, Any]] = []
     many = [("get_weather", json.dumps({"location": f"city {i}"})) for i in range(1000)]
-    server.add(tool_reply(*many), reply("that was a lot"))
-    async with weather_client(server, calls) as tools:
+    fault_server.add(tool_reply(*many), reply("that was a lot"))
+    async with weather_client(fault_server, calls) as tools:
         response = await tools.create(ASK)
     assert response.content == "that was a lot"
     assert len(calls) == 64
-    results = tool_results(server)
+    results = tool_results(fault_server)
     assert len(results) == 1000  # every call is answered, as the API requires
     assert all("temperature" in r for r in results[:64])
     assert all(r.startswith("Error: not run") for r in results[64:])

@@ -30,9 +30,9 @@ from mbxai import (
     HumanInLoopResponse,
     HumanInteractionType,
 )
-from tests.faults_agent import Summary, evaluation, outcome, plan
 from tests.faults_matrix import row
-from tests.faults_server import FaultServer, reply, status, tool_reply
+from tests.fix_fault_server import FaultServer, reply, status, tool_reply
+from tests.support.agent_replies import Summary, evaluation, outcome, plan
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +60,7 @@ def log_text(caplog: pytest.LogCaptureFixture, structlog_events: list[Any]) -> s
     "neither in logs, reprs, events, requests (key only in Authorization) or stored bytes",
 )
 async def test_no_secret_escapes_a_faulty_run(
-    server: FaultServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fault_server: FaultServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     key = f"sk-or-v1-{uuid.uuid4().hex}"
     secret = f"jira-{uuid.uuid4().hex}"  # not key-shaped: only registration can hide it
@@ -77,7 +77,7 @@ async def test_no_secret_escapes_a_faulty_run(
     events: list[AgentEvent] = []
     store = AsyncFileSessionHandler(tmp_path / "sessions", fsync=False)
     client = AsyncOpenRouterClient(
-        token=key, base_url=server.url, max_retries=2, retry_initial_delay=0, timeout=2
+        token=key, base_url=fault_server.url, max_retries=2, retry_initial_delay=0, timeout=2
     )
     agent = AsyncAgentClient(
         AsyncToolClient(client),
@@ -88,7 +88,7 @@ async def test_no_secret_escapes_a_faulty_run(
         on_event=events.append,
     )
     agent.register_tool("fetch_story", "Fetch a Jira story", fetch_story)
-    server.add(reply(plan("fetch_story")))
+    fault_server.add(reply(plan("fetch_story")))
     with structlog.testing.capture_logs() as structlog_events:
         paused = await agent.agent("Summarise PROJ-1", Summary)
         request = paused.human_interaction_request
@@ -100,7 +100,7 @@ async def test_no_secret_escapes_a_faulty_run(
             dialog_option_id="jira",
             additional_context=f"auth_token:{secret}",
         )
-        server.add(
+        fault_server.add(
             tool_reply(("fetch_story", '{"story_id": "PROJ-1"}')),  # the tool fails, quoting it
             status(503, {"error": {"message": "overloaded", "code": 503}}),  # retried
             tool_reply(("fetch_story", '{"story_id": "PROJ-1"}')),
@@ -112,9 +112,9 @@ async def test_no_secret_escapes_a_faulty_run(
         )
     assert done.is_complete(), done.error
     assert seen == [secret, secret]  # the secret did reach the tool, both times
-    assert server.pending == 0
+    assert fault_server.pending == 0
 
-    requests = server.requests
+    requests = fault_server.requests
     for received in requests:
         assert received.headers["authorization"] == f"Bearer {key}"  # where the key belongs
     headers = [{k: v for k, v in r.headers.items() if k != "authorization"} for r in requests]
@@ -145,14 +145,14 @@ async def test_no_secret_escapes_a_faulty_run(
     "the key is not in the error's str/repr/body nor in logs",
 )
 async def test_echoed_key_is_redacted_from_errors(
-    server: FaultServer, caplog: pytest.LogCaptureFixture
+    fault_server: FaultServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     key = f"sk-or-v1-{uuid.uuid4().hex}"
     caplog.set_level(logging.DEBUG)
     body = {"error": {"message": f"No auth credentials found for {key}", "code": 401}}
-    server.add(status(503, body), status(401, body))
+    fault_server.add(status(503, body), status(401, body))
     async with AsyncOpenRouterClient(
-        token=key, base_url=server.url, max_retries=1, retry_initial_delay=0, timeout=2
+        token=key, base_url=fault_server.url, max_retries=1, retry_initial_delay=0, timeout=2
     ) as client:
         with structlog.testing.capture_logs() as structlog_events:
             with pytest.raises(AuthenticationError) as info:

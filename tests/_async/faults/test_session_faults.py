@@ -2,9 +2,9 @@
 
 Invariants checked in every row: no session is lost (it resumes to completion), and no
 tool side effect happens twice. Redis and PostgreSQL are real servers on loopback
-(tests/_servers.py, tests/faults_server.py). redis.asyncio and SQLAlchemy's asyncio
-extension run on asyncio only, so on trio the agent uses the sync handlers (in worker
-threads), as the store documentation says. Written once (async), generated for sync.
+(tests/fix_db.py). redis.asyncio and SQLAlchemy's asyncio extension run on asyncio only,
+so on trio the agent uses the sync handlers (in worker threads), as the store
+documentation says. Written once (async), generated for sync.
 
 The crash row (SIGKILL mid-run, then resume in a new process) belongs to the session
 stores' own suite; the matrix references it.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,10 @@ from mbxai import (
 )
 from mbxai._concurrency import AsyncEvent, async_gather
 from mbxai.testing import Failure, FakeModel
-from tests._servers import on_trio
-from tests.faults_agent import AgentModel, Summary, decision
 from tests.faults_matrix import row
-from tests.faults_server import RestartableRedis, restartable_redis
+from tests.fix_db import RestartableRedis
+from tests.support.agent_replies import AgentModel, Summary, decision
+from tests.support.event_loops import on_trio
 
 pytestmark = pytest.mark.anyio
 
@@ -133,12 +133,6 @@ async def finish(agent: AsyncAgentClient, agent_id: str) -> None:
 
 
 # -- Redis restarted mid-run ---------------------------------------------------------------
-
-
-@pytest.fixture
-def durable_redis() -> Iterator[RestartableRedis]:
-    with restartable_redis() as server:
-        yield server
 
 
 async def run_across_a_restart(

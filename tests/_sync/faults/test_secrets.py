@@ -32,9 +32,9 @@ from mbxai import (
     OpenRouterClient,
     ToolClient,
 )
-from tests.faults_agent import Summary, evaluation, outcome, plan
 from tests.faults_matrix import row
-from tests.faults_server import FaultServer, reply, status, tool_reply
+from tests.fix_fault_server import FaultServer, reply, status, tool_reply
+from tests.support.agent_replies import Summary, evaluation, outcome, plan
 
 
 def leaks(secret: str, **places: Any) -> list[str]:
@@ -60,7 +60,7 @@ def log_text(caplog: pytest.LogCaptureFixture, structlog_events: list[Any]) -> s
     "neither in logs, reprs, events, requests (key only in Authorization) or stored bytes",
 )
 def test_no_secret_escapes_a_faulty_run(
-    server: FaultServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fault_server: FaultServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     key = f"sk-or-v1-{uuid.uuid4().hex}"
     secret = f"jira-{uuid.uuid4().hex}"  # not key-shaped: only registration can hide it
@@ -77,7 +77,7 @@ def test_no_secret_escapes_a_faulty_run(
     events: list[AgentEvent] = []
     store = FileSessionHandler(tmp_path / "sessions", fsync=False)
     client = OpenRouterClient(
-        token=key, base_url=server.url, max_retries=2, retry_initial_delay=0, timeout=2
+        token=key, base_url=fault_server.url, max_retries=2, retry_initial_delay=0, timeout=2
     )
     agent = AgentClient(
         ToolClient(client),
@@ -88,7 +88,7 @@ def test_no_secret_escapes_a_faulty_run(
         on_event=events.append,
     )
     agent.register_tool("fetch_story", "Fetch a Jira story", fetch_story)
-    server.add(reply(plan("fetch_story")))
+    fault_server.add(reply(plan("fetch_story")))
     with structlog.testing.capture_logs() as structlog_events:
         paused = agent.agent("Summarise PROJ-1", Summary)
         request = paused.human_interaction_request
@@ -100,7 +100,7 @@ def test_no_secret_escapes_a_faulty_run(
             dialog_option_id="jira",
             additional_context=f"auth_token:{secret}",
         )
-        server.add(
+        fault_server.add(
             tool_reply(("fetch_story", '{"story_id": "PROJ-1"}')),  # the tool fails, quoting it
             status(503, {"error": {"message": "overloaded", "code": 503}}),  # retried
             tool_reply(("fetch_story", '{"story_id": "PROJ-1"}')),
@@ -110,9 +110,9 @@ def test_no_secret_escapes_a_faulty_run(
         done = agent.agent("Continue", Summary, agent_id=paused.agent_id, human_response=answer)
     assert done.is_complete(), done.error
     assert seen == [secret, secret]  # the secret did reach the tool, both times
-    assert server.pending == 0
+    assert fault_server.pending == 0
 
-    requests = server.requests
+    requests = fault_server.requests
     for received in requests:
         assert received.headers["authorization"] == f"Bearer {key}"  # where the key belongs
     headers = [{k: v for k, v in r.headers.items() if k != "authorization"} for r in requests]
@@ -143,14 +143,14 @@ def test_no_secret_escapes_a_faulty_run(
     "the key is not in the error's str/repr/body nor in logs",
 )
 def test_echoed_key_is_redacted_from_errors(
-    server: FaultServer, caplog: pytest.LogCaptureFixture
+    fault_server: FaultServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     key = f"sk-or-v1-{uuid.uuid4().hex}"
     caplog.set_level(logging.DEBUG)
     body = {"error": {"message": f"No auth credentials found for {key}", "code": 401}}
-    server.add(status(503, body), status(401, body))
+    fault_server.add(status(503, body), status(401, body))
     with OpenRouterClient(
-        token=key, base_url=server.url, max_retries=1, retry_initial_delay=0, timeout=2
+        token=key, base_url=fault_server.url, max_retries=1, retry_initial_delay=0, timeout=2
     ) as client:
         with structlog.testing.capture_logs() as structlog_events:
             with pytest.raises(AuthenticationError) as info:

@@ -4,9 +4,9 @@
 
 Invariants checked in every row: no session is lost (it resumes to completion), and no
 tool side effect happens twice. Redis and PostgreSQL are real servers on loopback
-(tests/_servers.py, tests/faults_server.py). redis and SQLAlchemy's asyncio
-extension run on asyncio only, so on trio the agent uses the sync handlers (in worker
-threads), as the store documentation says. Written once (async), generated for sync.
+(tests/fix_db.py). redis and SQLAlchemy's asyncio extension run on asyncio only,
+so on trio the agent uses the sync handlers (in worker threads), as the store
+documentation says. Written once (async), generated for sync.
 
 The crash row (SIGKILL mid-run, then resume in a new process) belongs to the session
 stores' own suite; the matrix references it.
@@ -41,10 +41,10 @@ from mbxai import (
 )
 from mbxai._concurrency import Event, gather
 from mbxai.testing import Failure, FakeModel
-from tests._servers import on_trio
-from tests.faults_agent import AgentModel, Summary, decision
 from tests.faults_matrix import row
-from tests.faults_server import RestartableRedis, restartable_redis
+from tests.fix_db import RestartableRedis
+from tests.support.agent_replies import AgentModel, Summary, decision
+from tests.support.event_loops import on_trio
 
 KINDS = ["file", "redis", "sql-sqlite", "sql-postgres"]
 
@@ -131,12 +131,6 @@ def finish(agent: AgentClient, agent_id: str) -> None:
 
 
 # -- Redis restarted mid-run ---------------------------------------------------------------
-
-
-@pytest.fixture
-def durable_redis() -> Iterator[RestartableRedis]:
-    with restartable_redis() as server:
-        yield server
 
 
 def run_across_a_restart(

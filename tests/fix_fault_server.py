@@ -1,14 +1,13 @@
-"""Misbehaving servers for the fault-injection suite (tests/_async/faults/).
+"""Fixture: ``fault_server``, a misbehaving chat endpoint for the fault suite
+(tests/_async/faults/, both flavours).
 
 :class:`FaultServer` is an OpenAI-compatible chat endpoint on 127.0.0.1 (a free port) that
 answers each request with the next scripted *behaviour*: a proper reply, an error status,
 an SSE stream cut mid-way, a socket that never answers, garbage bytes, a huge body...
 It is raw asyncio running in its own thread, so it serves async tests (asyncio and trio)
 and sync tests alike, and every byte it sends is under the test's control. It records
-every request (headers and body) so tests can look for leaked secrets.
-
-:class:`RestartableRedis` is a real redis-server with durable storage (AOF, fsync on
-every write) that a test can restart on the same port in the middle of a run.
+every request (headers and body) so tests can look for leaked secrets. The behaviours
+(:func:`reply`, :func:`status`, :func:`sse`, :func:`hang`...) are imported from here.
 
 Everything here is bounded: a hanging behaviour waits for the server to stop, and
 stopping releases it.
@@ -21,38 +20,34 @@ import contextlib
 import email.utils
 import gzip
 import json
-import shutil
-import signal
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests import _servers
+import pytest
 
 __all__ = [
     "Behaviour",
     "FaultServer",
     "Received",
-    "RestartableRedis",
     "bomb",
     "close_at_once",
     "completion",
     "encode",
     "endless",
+    "fault_server",
     "garbage",
     "hang",
     "http_date",
     "huge",
     "raw",
+    "refused_url",
     "reply",
     "sse",
     "status",
@@ -576,78 +571,11 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}/api/v1"
 
 
-# -- a Redis that can be restarted ---------------------------------------------------------
+# -- the fixture ------------------------------------------------------------------------------
 
 
-class RestartableRedis:
-    """A durable redis-server (AOF, fsync always) on a fixed free port, restartable.
-
-    A restart keeps every acknowledged write, as a production Redis with AOF does; the
-    clients' connections are cut, which is the fault under test.
-    """
-
-    def __init__(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            _servers.unavailable("redis-server is not installed (apt-get install redis-server)")
-        self._exe = exe
-        self._tmp = tempfile.TemporaryDirectory(prefix="mbxai-faults-redis-")
-        self._dir = Path(self._tmp.name)
-        self.port = _servers._free_port()
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RestartableRedis:
-        log = (self._dir / "redis.log").open("ab")
-        options = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self._dir)]
-        durable = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
-        with log:
-            self._proc = subprocess.Popen(
-                [self._exe, *options, *durable], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            if self._proc.poll() is not None:
-                raise RuntimeError("redis-server exited early")
-            with contextlib.suppress(OSError):
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return self
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.02)
-
-    def stop(self, *, crash: bool = False) -> None:
-        """Stop the server: gracefully, or with SIGKILL (``crash=True``)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-
-    def restart(self, *, crash: bool = True) -> None:
-        """Kill the server (cutting every client connection) and start it again."""
-        self.stop(crash=crash)
-        self.restarts += 1
-        self.start()
-
-    def close(self) -> None:
-        self.stop()
-        self._tmp.cleanup()
-
-
-@contextlib.contextmanager
-def restartable_redis() -> Iterator[RestartableRedis]:
-    server = RestartableRedis().start()
-    try:
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    """A scripted, misbehaving chat endpoint on 127.0.0.1, for this test only."""
+    with FaultServer() as server:
         yield server
-    finally:
-        server.close()

@@ -1,4 +1,4 @@
-"""Model replies for agent runs in the fault suite (the JSON the agent's steps expect)."""
+"""Model replies for agent runs: the JSON each agent step expects (used by the fault suite)."""
 
 from __future__ import annotations
 

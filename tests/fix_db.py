@@ -1,4 +1,9 @@
-"""Real Redis and PostgreSQL servers for the session-store tests.
+"""Fixtures: real Redis and PostgreSQL servers, for the session-store tests.
+
+* ``redis_url`` / ``postgres_url`` (session scope): a throwaway ``redis-server`` /
+  PostgreSQL cluster for the whole run (one per xdist worker), as a URL;
+* ``durable_redis``: a :class:`RestartableRedis` of the test's own, which the test can kill
+  and restart on the same port mid-run (the fault suite).
 
 Each server runs from a temporary directory on a free 127.0.0.1 port, started by the
 tests themselves and stopped at the end (no system service is used or touched). Install
@@ -25,7 +30,15 @@ from typing import NoReturn
 
 import pytest
 
-__all__ = ["on_trio", "postgres_server", "redis_server", "unavailable"]
+__all__ = [
+    "RestartableRedis",
+    "durable_redis",
+    "postgres_server",
+    "postgres_url",
+    "redis_server",
+    "redis_url",
+    "unavailable",
+]
 
 _START_TIMEOUT = 60.0
 
@@ -35,17 +48,6 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
     pytest.skip(reason)
-
-
-def on_trio() -> bool:
-    """True inside a test running on trio (False on asyncio and in sync code)."""
-    try:
-        import trio.lowlevel
-
-        trio.lowlevel.current_trio_token()
-    except (ImportError, RuntimeError):
-        return False
-    return True
 
 
 def _free_port() -> int:
@@ -175,3 +177,98 @@ def postgres_server() -> Iterator[str]:
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
         finally:
             _stop(proc, signal.SIGINT)  # "fast" shutdown: disconnects clients, then exits
+
+
+# -- a Redis that can be restarted ---------------------------------------------------------
+
+
+class RestartableRedis:
+    """A durable redis-server (AOF, fsync always) on a fixed free port, restartable.
+
+    A restart keeps every acknowledged write, as a production Redis with AOF does; the
+    clients' connections are cut, which is the fault under test.
+    """
+
+    def __init__(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            unavailable("redis-server is not installed (apt-get install redis-server)")
+        self._exe = exe
+        self._tmp = tempfile.TemporaryDirectory(prefix="mbxai-faults-redis-")
+        self._dir = Path(self._tmp.name)
+        self.port = _free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RestartableRedis:
+        log = (self._dir / "redis.log").open("ab")
+        options = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self._dir)]
+        durable = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        with log:
+            self._proc = subprocess.Popen(
+                [self._exe, *options, *durable], stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            if self._proc.poll() is not None:
+                raise RuntimeError("redis-server exited early")
+            with contextlib.suppress(OSError):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.02)
+
+    def stop(self, *, crash: bool = False) -> None:
+        """Stop the server: gracefully, or with SIGKILL (``crash=True``)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def restart(self, *, crash: bool = True) -> None:
+        """Kill the server (cutting every client connection) and start it again."""
+        self.stop(crash=crash)
+        self.restarts += 1
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        self._tmp.cleanup()
+
+
+# -- the fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port for this test run."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on a free loopback port for this test run."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def durable_redis() -> Iterator[RestartableRedis]:
+    """A durable redis-server of this test's own, to restart (or crash) mid-run."""
+    server = RestartableRedis().start()
+    try:
+        yield server
+    finally:
+        server.close()

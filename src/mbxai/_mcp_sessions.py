@@ -41,18 +41,17 @@ import anyio.to_thread
 import pydantic_core
 
 from ._concurrency import run_context_blocking, run_coroutine_blocking
-from ._errors import ClientClosedError, ConfigurationError, MBXAIError
-from ._logging import get_logger
-from ._mcp import (
-    Budget,
+from ._errors import (
+    ClientClosedError,
+    ConfigurationError,
+    MBXAIError,
     MCPConnectionError,
     MCPServerError,
     MCPToolError,
     MCPTooManyToolsError,
-    ServerSpec,
-    describe_error,
-    require_sdk,
 )
+from ._logging import get_logger
+from ._mcp import Budget, ServerSpec, describe_error, require_sdk
 from ._version import __version__
 
 __all__ = ["AsyncMCPConnection", "AsyncMCPConnections", "MCPConnection", "MCPConnections"]

@@ -1,5 +1,8 @@
-"""Structured-output modes of ``parse`` and their automatic fallback, written once (async)
-and generated for sync. The fake endpoint records what the "model" was asked for."""
+"""Structured output through the clients, written once (async) and generated for sync:
+``parse`` in each mode (``json_schema`` by default, ``tool``, ``json_object``,
+``prompted``), re-asking, the automatic fallback, and ``parse`` through the tool client and
+the agent. The fake endpoint records what the "model" was asked for. The flavour-free
+logic (schemas, the outline, lenient JSON, the mode chain) is in tests/test_structured_logic.py."""
 
 from __future__ import annotations
 
@@ -16,15 +19,17 @@ from mbxai import (
     BadRequestError,
     ConfigurationError,
     OpenRouterAPIError,
+    ParsedToolChatCompletion,
     StructuredOutputError,
 )
-from mbxai.testing import Failure, FakeModel, FakeRequest, Reply
+from mbxai.testing import Failure, FakeModel, FakeRequest, Reply, call
 from mbxai.testing import FakeToolCall as RawCall
 
 pytestmark = pytest.mark.anyio
 
 HELLO = [{"role": "user", "content": "Tell me about Paris."}]
 PARIS = {"name": "Paris", "population": 2_100_000, "country": "France"}
+TOKYO = [{"role": "user", "content": "What's the weather like in Tokyo?"}]
 # What llama.cpp servers before json_schema support answer (seen verbatim from this one).
 LLAMA_CPP_NO_SCHEMA = (
     'response_format type must be one of "text" or "json_object", but got: json_schema'
@@ -52,6 +57,69 @@ def kind(request: FakeRequest) -> str:
 
 
 # -- each mode ------------------------------------------------------------------------------
+
+
+async def test_parse_sends_strict_schema_and_validates() -> None:
+    fake = FakeModel()
+    async with make_client(fake) as client:
+        response = await client.parse(
+            messages=[{"role": "user", "content": "Tell me about Paris"}], response_format=CityInfo
+        )
+    city = response.choices[0].message.parsed
+    assert isinstance(city, CityInfo)
+    assert response.parsed is city
+    fmt = fake.requests[0].json["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "CityInfo"
+    assert fmt["json_schema"]["strict"] is True
+    schema = fmt["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["name", "population", "country"]
+
+
+async def test_parse_reasks_with_the_validation_error_then_succeeds() -> None:
+    good = CityInfo(name="Paris", population=2_100_000, country="France").model_dump_json()
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.5}
+    fake = FakeModel(
+        [
+            Reply(content='```json\n{"name": "Paris"}\n```', usage=usage),
+            Reply(content=f"```json\n{good}\n```", usage=usage),
+        ]
+    )
+    async with make_client(fake) as client:
+        response = await client.parse(HELLO, response_format=CityInfo)
+    assert response.parsed == CityInfo(name="Paris", population=2_100_000, country="France")
+    assert len(fake.requests) == 2
+    feedback = fake.requests[1].messages
+    assert feedback[-2] == {"role": "assistant", "content": '```json\n{"name": "Paris"}\n```'}
+    assert "population" in feedback[-1]["content"]
+    assert "country" in feedback[-1]["content"]
+    assert response.usage is not None
+    assert response.usage.total_tokens == 30  # both attempts are counted
+    assert response.usage.cost == pytest.approx(1.0)
+    assert fake.requests[0].messages == HELLO  # the caller's list was not extended
+
+
+async def test_parse_raises_typed_error_with_raw_output_after_retries() -> None:
+    fake = FakeModel(["not json at all", "still not json"])
+    async with make_client(fake, parse_retries=1) as client:
+        with pytest.raises(StructuredOutputError) as info:
+            await client.parse(HELLO, response_format=CityInfo)
+    assert info.value.raw_output == "still not json"
+    assert info.value.attempts == 2
+    assert info.value.response_format is CityInfo
+    assert info.value.errors
+    assert len(fake.requests) == 2
+
+
+async def test_parse_without_reask_and_refusal() -> None:
+    fake = FakeModel(["{}", Reply(refusal="I can't help with that")])
+    async with make_client(fake, parse_retries=0) as client:
+        with pytest.raises(StructuredOutputError):
+            await client.parse(HELLO, response_format=CityInfo)
+        with pytest.raises(StructuredOutputError, match="refused"):
+            await client.parse(HELLO, response_format=CityInfo)
+    assert len(fake.requests) == 2
 
 
 async def test_json_object_mode_sends_json_mode_and_the_outline_in_the_system_prompt() -> None:
@@ -251,6 +319,67 @@ async def test_bad_settings_are_named() -> None:
 def add(a: int, b: int) -> int:
     """Add two numbers."""
     return a + b
+
+
+def get_weather(location: str, unit: str = "celsius") -> dict[str, Any]:
+    """Get weather information for a location.
+
+    Args:
+        location: The city or location name
+        unit: Temperature unit (celsius or fahrenheit)
+    """
+    return {"location": location, "temperature": 22, "unit": unit, "condition": "Sunny"}
+
+
+async def test_parse_after_tools() -> None:
+    fake = FakeModel()
+    async with AsyncToolClient(make_client(fake)) as client:
+        client.register_tool("get_weather", "Weather", get_weather)
+        response = await client.parse(
+            [{"role": "user", "content": "Tell me about Tokyo and its weather"}],
+            response_format=CityInfo,
+        )
+    assert isinstance(response, ParsedToolChatCompletion)
+    assert isinstance(response.parsed, CityInfo)
+    assert response.choices[0].message.parsed == response.parsed
+    first, second = (r.json for r in fake.requests)
+    assert first["tools"][0]["function"]["name"] == "get_weather"
+    assert first["response_format"]["json_schema"]["name"] == "CityInfo"
+    assert second["response_format"] == first["response_format"]
+    assert second["messages"][-1]["role"] == "tool"
+    assert response.tool_rounds == 1
+
+
+async def test_parse_after_tools_reasks_and_sums_usage() -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    valid = '{"name": "Tokyo", "population": 14000000, "country": "Japan"}'
+    fake = FakeModel(
+        [
+            Reply(tool_calls=[call("get_weather", location="Tokyo")], usage=usage),
+            Reply(content='{"name": "Tokyo"}', usage=usage),
+            Reply(content=valid, usage=usage),
+        ],
+        strict_script=True,
+    )
+    async with AsyncToolClient(make_client(fake)) as client:
+        client.register_tool("get_weather", "Weather", get_weather)
+        response = await client.parse(TOKYO, CityInfo)
+    assert response.parsed == CityInfo(name="Tokyo", population=14_000_000, country="Japan")
+    reask = fake.requests[2].messages[-1]
+    assert reask["role"] == "user"
+    assert "population: Field required" in reask["content"]
+    assert response.usage is not None
+    assert response.usage.total_tokens == 6
+    assert response.llm_calls == 3
+
+
+async def test_parse_after_tools_gives_up_with_the_raw_output() -> None:
+    fake = FakeModel(["not json", "still not json"], strict_script=True)
+    async with AsyncToolClient(make_client(fake)) as client:
+        with pytest.raises(StructuredOutputError) as info:
+            await client.parse(TOKYO, CityInfo)
+    assert info.value.raw_output == "still not json"
+    assert info.value.attempts == 2
 
 
 async def test_tool_client_parse_in_json_object_mode_keeps_the_tools() -> None:

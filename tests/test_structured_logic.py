@@ -1,20 +1,24 @@
-"""The flavour-free parts of the structured-output modes and constrained tool calling:
-"is this error an unsupported feature?", the schema outline, lenient JSON, the reply
-schema of the constrained protocol."""
+"""Structured output, the flavour-free parts: the strict JSON schema sent for a model
+(checked against a real validator), "is this error an unsupported feature?", the mode
+chain and its memory, lenient JSON, the schema outline, and the reply schema of the
+constrained tool-calling protocol. What the clients do with them (both flavours) is in
+tests/_async/test_structured.py."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
 from mbxai import ConfigurationError, OpenRouterAPIError
-from mbxai._base import api_error
+from mbxai._client_base import api_error
 from mbxai._constrained import ConstrainedProtocol
-from mbxai._schema import response_format_for
+from mbxai._function_schema import build_tool
+from mbxai._schema import extract_json, response_format_for, strict_schema
 from mbxai._structured import (
     MODES,
     EndpointMemory,
@@ -23,8 +27,89 @@ from mbxai._structured import (
     schema_outline,
     structured_chain,
 )
-from mbxai._tools import ToolRegistry, build_tool
+from mbxai._tools import ToolRegistry
 from mbxai.testing import example_for_schema
+
+# -- the strict schema ------------------------------------------------------------------------
+
+
+class Color(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Address(BaseModel):
+    street: str
+    city: str = Field(description="City name")
+
+
+class Person(BaseModel):
+    name: str
+    age: int | None = None
+    default: str = "a field literally called default"
+    tags: list[str] = []
+    color: Color = Color.RED
+    kind: Literal["a", "b"] = "a"
+    home: Address = Field(description="Where they live")
+    past: list[Address] = []
+    score: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+def _objects(node: Any) -> list[dict[str, Any]]:
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "object":
+            found.append(node)
+        for value in node.values():
+            found += _objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _objects(value)
+    return found
+
+
+def test_strict_schema_closes_and_requires_every_object() -> None:
+    fmt = response_format_for(Person)
+    assert fmt.strict is True
+    assert fmt.name == "Person"
+    for obj in _objects(fmt.schema):
+        assert obj["additionalProperties"] is False
+        assert obj["required"] == list(obj["properties"])
+    assert "default" in fmt.schema["properties"]  # a property named "default" survives
+    assert "default" not in json.dumps(fmt.schema["properties"]["age"])
+    jsonschema.Draft202012Validator.check_schema(fmt.schema)
+
+
+def test_schema_is_cached_per_type() -> None:
+    assert response_format_for(Person) is response_format_for(Person)
+
+
+def test_examples_validate_both_ways() -> None:
+    fmt = response_format_for(Person)
+    instance = example_for_schema(fmt.schema)
+    jsonschema.validate(instance, fmt.schema)
+    assert isinstance(fmt.validate(json.dumps(instance)), Person)
+
+
+def test_free_form_dicts_are_sent_non_strict() -> None:
+    class Bag(BaseModel):
+        counts: dict[str, int]
+
+    fmt = response_format_for(Bag)
+    assert fmt.strict is False
+    schema, strict = strict_schema({"type": "object"})
+    assert strict is True
+    assert schema["additionalProperties"] is False
+
+
+def test_only_model_classes_are_accepted() -> None:
+    with pytest.raises(ConfigurationError, match="Pydantic model class"):
+        response_format_for(int)
+    with pytest.raises(ConfigurationError):
+        response_format_for(Person(name="x", home=Address(street="s", city="c")))  # type: ignore[arg-type]
+
+
+# -- unsupported features, the mode chain and its memory --------------------------------------
 
 
 def error(status: int, message: str) -> OpenRouterAPIError:
@@ -119,15 +204,16 @@ def test_load_lenient(text: str, value: Any) -> None:
     assert load_lenient(text) == value
 
 
+def test_extract_json_strips_fences() -> None:
+    assert extract_json('```json\n{"a": 1}\n```') == '{"a": 1}'
+    assert extract_json('  {"a": 1}  ') == '{"a": 1}'
+    assert extract_json("```\n[1]\n```") == "[1]"
+
+
 # -- the outline --------------------------------------------------------------------------------
 
 
-class Address(BaseModel):
-    street: str
-    city: str = Field(description="City name")
-
-
-class Person(BaseModel):
+class Profile(BaseModel):
     name: str = Field(description="Full name")
     age: int | None = Field(description="Age in years")
     kind: Literal["a", "b"]
@@ -137,7 +223,7 @@ class Person(BaseModel):
 
 
 def test_outline_shows_keys_kinds_and_descriptions() -> None:
-    outline = schema_outline(response_format_for(Person).schema)
+    outline = schema_outline(response_format_for(Profile).schema)
     assert outline.startswith("{\n")
     assert '"name": "<string: Full name>"' in outline
     assert '"age": <integer: Age in years> or null' in outline
@@ -179,7 +265,7 @@ def registry() -> ToolRegistry:
     return tools
 
 
-@pytest.mark.parametrize("final", [None, Person])
+@pytest.mark.parametrize("final", [None, Profile])
 @pytest.mark.parametrize(
     "choice", ["auto", "required", "none", {"type": "function", "function": {"name": "add"}}]
 )

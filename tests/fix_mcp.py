@@ -1,15 +1,16 @@
-"""MCP servers for the MCP tests, all on 127.0.0.1 or stdio, none on the network.
+"""Fixture: ``mcp_demo``, and the MCP servers of the MCP tests, all on 127.0.0.1 or
+stdio, none on the network.
 
+* ``mcp_demo`` (module scope): :func:`demo_server` over Streamable HTTP, shared by the
+  tests of a module that only read it;
 * :func:`demo_server`: our :class:`mbxai.MCPServer` with a few tools, served in-process
   (``demo_server().serve_http()`` picks a free port and gives its URL);
 * :class:`ChildServer`: the same server in a child process (``python -m
-  tests._mcp_servers http``), which a test can kill -9 and start again on the same port;
-* ``python -m tests._mcp_servers stdio``: the same server over stdio, as a command;
+  tests.fix_mcp http``), which a test can kill -9 and start again on the same port;
+* ``python -m tests.fix_mcp stdio``: the same server over stdio, as a command;
 * :func:`hostile_server`: a server that echoes the credentials it is given, in every
   shape it can (text, JSON text, structured content, errors, descriptions);
-* :class:`BulkServer`: a server listing thousands of tools (paged), maybe slowly;
-* :class:`AsyncHeartbeat` / :class:`Heartbeat`: how long the event loop (the caller's,
-  or mbxai's background loop for sync code) went without running during a block.
+* :class:`BulkServer`: a server listing thousands of tools (paged), maybe slowly.
 """
 
 from __future__ import annotations
@@ -25,28 +26,26 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import anyio
+import pytest
 from pydantic import BaseModel
 
 from mbxai import MCPServer
-from mbxai._concurrency import run_coroutine_blocking
-from mbxai.mcp_server import request_headers
+from mbxai.mcp_server import RunningMCPServer, request_headers
 
 __all__ = [
     "ROOT",
-    "AsyncHeartbeat",
     "BulkServer",
     "ChildServer",
-    "Heartbeat",
     "bulk_tools",
     "demo_server",
     "digest",
     "hostile_server",
+    "mcp_demo",
 ]
 
 
@@ -226,59 +225,6 @@ class BulkServer(MCPServer):
         return CallToolResult(content=[TextContent(text=text)])
 
 
-class AsyncHeartbeat:
-    """The longest time the running event loop went without running a task, during the
-    block: a task sleeping 5 ms at a time measures the gaps between its wake-ups."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._tg: Any = None
-
-    async def _beat(self) -> None:
-        last = time.perf_counter()
-        while True:
-            await anyio.sleep(0.005)
-            now = time.perf_counter()
-            self.longest = max(self.longest, now - last - 0.005)
-            last = now
-
-    async def __aenter__(self) -> AsyncHeartbeat:
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
-        self._tg.start_soon(self._beat)
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        self._tg.cancel_scope.cancel()
-        await self._tg.__aexit__(None, None, None)
-
-
-class Heartbeat:
-    """Sync twin of :class:`AsyncHeartbeat`: the longest time mbxai's background event
-    loop (where the sync client's MCP sessions run) took to run a task sent to it."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-
-    def _beat(self) -> None:
-        while not self._stop.is_set():
-            started = time.perf_counter()
-            run_coroutine_blocking(anyio.sleep, 0)
-            self.longest = max(self.longest, time.perf_counter() - started)
-            self._stop.wait(0.005)
-
-    def __enter__(self) -> Heartbeat:
-        run_coroutine_blocking(anyio.sleep, 0)  # the loop is up before measuring
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
 class ChildServer:
     """:func:`demo_server` over Streamable HTTP in a child process, to kill and restart."""
 
@@ -292,7 +238,7 @@ class ChildServer:
     def start(self) -> None:
         """Start the child (on the port it had before, if it ran already)."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests._mcp_servers", "http", self.name, str(self.port)],
+            [sys.executable, "-m", "tests.fix_mcp", "http", self.name, str(self.port)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -338,6 +284,13 @@ class ChildServer:
         tb: TracebackType | None,
     ) -> None:
         self.kill()
+
+
+@pytest.fixture(scope="module")
+def mcp_demo() -> Iterator[RunningMCPServer]:
+    """Our demo MCP server over Streamable HTTP, shared by the tests that only read it."""
+    with demo_server("demo").serve_http() as running:
+        yield running
 
 
 def main(argv: list[str] | None = None) -> None:
