@@ -48,6 +48,13 @@ EXPECTED = {
         "edited: ok",
         "ConfigurationError: n=2: dall-e-3",
     ],
+    "approvals": [
+        "waiting: pay_invoice({'invoice': 'INV-7', 'amount': 1200}), paid so far: []",
+        "reply: Paid 120 EUR for INV-7 after the correction. | payments: [120]",
+        "UsageLimitExceeded (max_requests): nothing was sent",
+        "-> tool_approval: pay_invoice {'invoice': 'INV-8', 'amount': 80}",
+        "agent: completed invoice='INV-8' paid=True | payments: [120, 80]",
+    ],
     "agent": [
         "Agent State: completed",
         " - Split the work into phases (Status: completed)",

@@ -36,6 +36,7 @@ from ._errors import (
     StreamError,
     StructuredOutputError,
     ToolLoopLimitError,
+    UsageLimitExceeded,
 )
 from ._registry import OpenRouterModel, list_models, register_model
 from ._version import __version__
@@ -78,12 +79,15 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "ToolStream",
     ),
     "._function_schema": ("Tool",),
+    "._usage": ("UsageLimits",),
     "._types": (
         "ChatCompletion",
         "ChatCompletionChunk",
         "ChatCompletionMessage",
         "ParsedChatCompletion",
         "ParsedToolChatCompletion",
+        "PendingApproval",
+        "ToolApproval",
         "ToolCall",
         "ToolChatCompletion",
         "Usage",
@@ -167,6 +171,7 @@ __all__ = [
     "OpenRouterTimeoutError",
     "ParsedChatCompletion",
     "ParsedToolChatCompletion",
+    "PendingApproval",
     "PermissionDeniedError",
     "RateLimitError",
     "RedisSessionHandler",
@@ -187,12 +192,15 @@ __all__ = [
     "TokenUsage",
     "Tool",
     "ToolAnalysis",
+    "ToolApproval",
     "ToolCall",
     "ToolChatCompletion",
     "ToolClient",
     "ToolLoopLimitError",
     "ToolStream",
     "Usage",
+    "UsageLimitExceeded",
+    "UsageLimits",
     "__version__",
     "list_models",
     "register_model",
@@ -226,10 +234,13 @@ if _typing.TYPE_CHECKING:
         ChatCompletionMessage,
         ParsedChatCompletion,
         ParsedToolChatCompletion,
+        PendingApproval,
+        ToolApproval,
         ToolCall,
         ToolChatCompletion,
         Usage,
     )
+    from ._usage import UsageLimits
     from .agent.models import (
         AgentEvent,
         AgentResponse,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, create_model
 
 from . import _json
 from ._errors import HumanResponseError
+from ._usage import Spent
 from .agent.models import (
     AgentResponse,
     AgentState,
@@ -39,11 +40,13 @@ from .agent.models import (
 __all__ = [
     "AgentSession",
     "JournalEntry",
+    "PausedToolLoop",
     "Plan",
     "TaskOutcome",
     "Turn",
     "add_planned_tasks",
     "apply_responses",
+    "approval_request",
     "build_response",
     "check_responses",
     "clip",
@@ -57,6 +60,7 @@ __all__ = [
     "journal_key",
     "llm_calls",
     "normalize_responses",
+    "pending_calls",
     "plan_messages",
     "progress_fingerprint",
     "task_messages",
@@ -165,6 +169,17 @@ class JournalEntry(BaseModel):
     result: Any = None
 
 
+class PausedToolLoop(BaseModel):
+    """A task's tool loop stopped at calls waiting for approval: the conversation to send
+    again, the request asking about each waiting call, and the answers given so far."""
+
+    transcript: list[dict[str, Any]]
+    #: The waiting call's id -> the request asking about it.
+    requests: dict[str, HumanInLoopRequest] = Field(default_factory=dict)
+    #: The call's id -> ``{"approved": bool, "reason": str | None}``.
+    answers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class AgentSession(BaseModel):
     """Everything a run needs to resume anywhere: JSON only, versioned for concurrency."""
 
@@ -184,6 +199,10 @@ class AgentSession(BaseModel):
     human_log: list[HumanLogEntry] = Field(default_factory=list)
     secrets: dict[str, str] = Field(default_factory=dict, description="name -> encrypted value")
     journal: list[JournalEntry] = Field(default_factory=list)
+    #: Task id -> its tool loop waiting for approvals.
+    paused_loops: dict[str, PausedToolLoop] = Field(default_factory=dict)
+    #: Requests, tokens and cost spent by the session so far (its usage limits count them).
+    spent: Spent = Field(default_factory=Spent)
     goal_evaluation: GoalEvaluation | None = None
     final_response: Any = None
     token_summary: TokenSummary = Field(default_factory=TokenSummary)
@@ -490,7 +509,10 @@ def check_responses(session: AgentSession, responses: list[HumanInLoopResponse])
                 f"got a {response.response_type.value} response",
                 agent_id=session.agent_id,
             )
-        if request.interaction_type == HumanInteractionType.DECISION:
+        if request.interaction_type in (
+            HumanInteractionType.DECISION,
+            HumanInteractionType.TOOL_APPROVAL,
+        ):
             if not response.decision or response.decision.strip().lower() not in {
                 o.lower() for o in request.options
             }:
@@ -614,6 +636,10 @@ def apply_responses(
             response_type=response.response_type,
             dialog_option_id=response.dialog_option_id,
         )
+        if response.response_type == HumanInteractionType.TOOL_APPROVAL:
+            _apply_approval(session, request, response, entry)
+            session.human_log.append(entry)
+            continue
         note = ""
         pairs, free = parse_pairs(response.additional_context, secret_keys)
         plain = {k: v for k, v in pairs.items() if not (k in secret_keys or is_secret_name(k))}
@@ -660,6 +686,46 @@ def apply_responses(
     session.pending_requests = [] if session.state == AgentState.FAILED else list(pending.values())
 
 
+def _apply_approval(
+    session: AgentSession,
+    request: HumanInLoopRequest,
+    response: HumanInLoopResponse,
+    entry: HumanLogEntry,
+) -> None:
+    """Record an answer to a tool approval in the task's paused tool loop; the task goes
+    on (the answered calls run or are denied, the others keep waiting). ``additional_context``
+    is the reason of a denial, for the model (not parsed for secrets: none is asked for)."""
+    decision = (response.decision or "").strip().lower()
+    entry.decision = decision
+    task = session.task(request.task_id)
+    paused = session.paused_loops.get(request.task_id or "")
+    if paused is not None:
+        call_id = next((c for c, r in paused.requests.items() if r.id == request.id), None)
+        if call_id is not None:
+            del paused.requests[call_id]
+            reason = response.additional_context.strip() or None
+            paused.answers[call_id] = {"approved": decision == "approve", "reason": reason}
+    if task is not None and task.status == TaskStatus.WAITING_FOR_HUMAN:
+        task.status = TaskStatus.PENDING  # it goes on: answered calls run, the rest wait
+
+
+def approval_request(
+    task: Task, call_id: str, tool: str, arguments: dict[str, Any]
+) -> HumanInLoopRequest:
+    """The request asking a human to allow one tool call of ``task``."""
+    shown = clip(_json.dumps(arguments), 500)
+    digest = hashlib.sha256(f"{task.id}\0{call_id}".encode()).hexdigest()[:16]
+    return HumanInLoopRequest(
+        id=f"approve_{digest}",
+        interaction_type=HumanInteractionType.TOOL_APPROVAL,
+        prompt=f"Task '{task.title}' wants to call {tool} with {shown}. Allow it?",
+        options=["approve", "deny"],
+        task_id=task.id,
+        tool=tool,
+        arguments=arguments,
+    )
+
+
 def progress_fingerprint(session: AgentSession) -> str:
     """What a step of the run loop must change: if two iterations see the same fingerprint,
     the loop is making no progress."""
@@ -670,6 +736,10 @@ def progress_fingerprint(session: AgentSession) -> str:
             session.iterations,
             sorted(session.secrets),
             [r.id for r in session.pending_requests],
+            {
+                task_id: [sorted(paused.requests), sorted(paused.answers)]
+                for task_id, paused in session.paused_loops.items()
+            },
             session.final_response is None,
             None
             if tasks is None
@@ -731,3 +801,8 @@ def fallback_task(prompt: str) -> PlannedTask:
         estimated_complexity=1,
         human_interaction=None,
     )
+
+
+def pending_calls(result: Any) -> list[Any]:
+    """The calls a tool client's result stopped at for approval (a chat client's: none)."""
+    return list(getattr(result, "pending_approvals", None) or [])

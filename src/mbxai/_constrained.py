@@ -384,7 +384,7 @@ class ToolRounds:
         self._slug = slug
         self._memory = memory
         self._final = final
-        self._chain = chain
+        self._chain: tuple[StructuredMode, ...] = chain
         self._index = 0
         has_tools = len(loop.registry) > 0
         self.constrained = has_tools and (

@@ -42,6 +42,7 @@ __all__ = [
     "StructuredOutputError",
     "ToolLoopLimitError",
     "ToolOutcomeUnknown",
+    "UsageLimitExceeded",
 ]
 
 
@@ -346,3 +347,35 @@ class FetchError(MBXAIError):
 
 class LineTooLongError(ValueError):
     """A line grew past the decoder's limit without a line break."""
+
+
+class UsageLimitExceeded(MBXAIError):
+    """A call reached one of its :class:`~mbxai.UsageLimits`; the request that would have
+    gone past it was not sent.
+
+    Attributes:
+        limit: Which limit: ``"max_requests"``, ``"max_total_tokens"`` or ``"max_cost"``.
+        usage: The usage reported so far under the limits (every count summed).
+        requests: Requests sent so far under the limits.
+        transcript: For a tool loop, the conversation up to the limit (send it again,
+            with a higher limit, to go on); else ``None``.
+        agent_id: For an agent, the session (saved; ``agent()`` with a higher limit
+            resumes it); else ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        usage: Any = None,
+        requests: int = 0,
+        transcript: list[dict[str, Any]] | None = None,
+        agent_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.usage = usage
+        self.requests = requests
+        self.transcript = transcript
+        self.agent_id = agent_id

@@ -28,7 +28,7 @@ from . import _json
 from ._errors import ConfigurationError
 from ._schema import strict_schema, validation_feedback
 
-__all__ = ["Tool", "build_tool", "check_timeout"]
+__all__ = ["Tool", "build_tool", "check_requires_approval", "check_timeout"]
 
 _NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -73,10 +73,28 @@ class Tool:
     required_injected: frozenset[str] = field(default=frozenset(), repr=False)
     #: Seconds a call may take before the model is told it timed out (None: no limit).
     timeout: float | None = None
+    #: Whether a call runs only once a human approved it: ``True``, ``False``, or a
+    #: function of the call's arguments deciding per call.
+    requires_approval: bool | Callable[[dict[str, Any]], bool] = False
 
     def __repr__(self) -> str:
         extra = f", injected={self.injected!r}" if self.injected else ""
+        if self.requires_approval is not False:
+            extra += ", requires_approval=True"
         return f"Tool(name={self.name!r}, strict={self.strict}{extra})"
+
+    def needs_approval(self, arguments: dict[str, Any]) -> bool:
+        """Whether this call (the model's ``arguments``) must wait for a human's approval.
+
+        A deciding function that raises counts as "yes": when in doubt, ask.
+        """
+        rule = self.requires_approval
+        if isinstance(rule, bool):
+            return rule
+        try:
+            return bool(rule(dict(arguments)))
+        except Exception:
+            return True
 
     def validate_arguments(self, arguments: str) -> dict[str, Any]:
         """Validate the model's JSON arguments into keyword arguments for :attr:`function`.
@@ -99,6 +117,7 @@ def build_tool(
     strict: bool = False,
     injected: Iterable[str] | str = (),
     timeout: float | None = None,
+    requires_approval: bool | Callable[[dict[str, Any]], bool] = False,
 ) -> Tool:
     """Build a :class:`Tool`: check the registration, then make its schema and validator.
 
@@ -160,6 +179,17 @@ def build_tool(
         _check=check,
         required_injected=required_context,
         timeout=check_timeout(name, timeout),
+        requires_approval=check_requires_approval(name, requires_approval),
+    )
+
+
+def check_requires_approval(name: str, value: Any) -> bool | Callable[[dict[str, Any]], bool]:
+    """A tool's ``requires_approval``: a real bool or a function of the arguments."""
+    if isinstance(value, bool) or callable(value):
+        return value  # type: ignore[no-any-return]
+    raise ConfigurationError(
+        f"tool {name!r}: requires_approval must be True, False or a function of the call's "
+        f"arguments returning a bool, got {value!r} ({type(value).__name__})"
     )
 
 
@@ -295,7 +325,9 @@ def _from_signature(
         except ValidationError as exc:
             raise _argument_error(exc) from None
         # Only what the model sent: the function applies its own defaults.
-        return {names[key]: getattr(instance, key) for key in instance.model_fields_set}
+        given = instance.model_fields_set
+        # in the signature's order (a set's order would differ between runs)
+        return {names[key]: getattr(instance, key) for key in names if key in given}
 
     return parameters, check
 
@@ -398,6 +430,7 @@ def _from_user_schema(
     hidden: tuple[str, ...],
 ) -> tuple[dict[str, Any], dict[str, Any], Callable[[str], dict[str, Any]]]:
     import jsonschema
+    import jsonschema.validators
 
     if not isinstance(schema, Mapping):
         raise ConfigurationError(

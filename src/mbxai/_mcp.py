@@ -29,14 +29,14 @@ import shlex
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import pydantic_core
 from pydantic import BaseModel, SecretStr
 
 from ._errors import ConfigurationError
-from ._function_schema import Tool
+from ._function_schema import Tool, check_requires_approval
 from ._logging import register_secret
 from ._masking import MASK, Masker
 
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_MAX_TOOLS",
     "DEFAULT_TIMEOUT",
     "MASK",
+    "ApprovalRule",
     "Budget",
     "MCPServerInfo",
     "Masker",
@@ -51,6 +52,7 @@ __all__ = [
     "ServerSpec",
     "ToolSelection",
     "TransportKind",
+    "approval_rules",
     "describe_error",
     "format_call_result",
     "model_tool_name",
@@ -412,7 +414,7 @@ class ToolSelection:
 
     allow: re.Pattern[str] | None = None
     deny: re.Pattern[str] | None = None
-    predicate: Callable[[Any], bool] | None = None
+    predicate: Callable[[Any], object] | None = None  # what it returns is checked
     max_tools: int | None = DEFAULT_MAX_TOOLS
     server: str = ""
 
@@ -658,3 +660,26 @@ class RenamedTool:
         self.name = mcp_name
         self.description = tool.description
         self.input_schema = tool.parameters
+
+
+ApprovalRule: TypeAlias = "bool | Callable[[dict[str, Any]], bool]"
+
+
+def approval_rules(server: str, value: Any) -> Callable[[str], ApprovalRule]:
+    """``register_mcp_server``'s ``requires_approval`` as a function of a tool's own name.
+
+    ``value`` is one rule for every tool of the server (``True``, ``False`` or a function
+    of a call's arguments), or a mapping of the server's tool names to rules (tools not
+    named need no approval).
+    """
+    if isinstance(value, Mapping):
+        rules: dict[str, ApprovalRule] = {}
+        for tool, rule in value.items():
+            if not isinstance(tool, str):
+                raise ConfigurationError(
+                    f"MCP server {server!r}: requires_approval keys are tool names, got {tool!r}"
+                )
+            rules[tool] = check_requires_approval(f"{server}/{tool}", rule)
+        return lambda name: rules.get(name, False)
+    rule = check_requires_approval(server, value)
+    return lambda name: rule

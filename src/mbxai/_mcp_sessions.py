@@ -337,6 +337,7 @@ class _SessionOwner:
             lose("the server closed the connection")
             return
         self._inflight.add(call)
+        result: Any = None  # set unless the scope was cancelled, when it is not read
         try:
             with anyio.CancelScope() as scope:
                 call.scope = scope

@@ -13,14 +13,15 @@ values are masked in everything sent back to the model (results and error messag
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from . import _json
-from ._errors import ConfigurationError, ToolLoopLimitError
+from ._errors import ConfigurationError, ToolLoopLimitError, UsageLimitExceeded
 from ._function_schema import Tool
 from ._masking import Masker
 from ._types import (
@@ -28,6 +29,8 @@ from ._types import (
     ChatCompletionChunk,
     ChatCompletionMessage,
     FunctionCall,
+    PendingApproval,
+    ToolApproval,
     ToolCall,
     Usage,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "check_max_rounds",
     "clip_result",
     "format_result",
+    "transcript_on_limit",
 ]
 
 #: Longest tool result (in characters) sent to the model unless the client says otherwise.
@@ -226,6 +230,7 @@ class ToolLoop:
         context: Mapping[str, Any] | None,
         params: Mapping[str, Any],
         max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
     ) -> None:
         if "tools" in params:
             raise ConfigurationError(
@@ -259,6 +264,7 @@ class ToolLoop:
             else Masker(self._context.values())
         )
         self.max_result_chars = check_max_result_chars(max_result_chars)
+        self._approvals = _check_approvals(approvals)
         self._params = dict(params)
         self._definitions = registry.definitions()
 
@@ -301,6 +307,93 @@ class ToolLoop:
         self.rounds += 1
         self.transcript.append(message.to_param())
         return list(calls)
+
+    def open_calls(self) -> list[ToolCall]:
+        """The calls of the transcript's last assistant message that have no result yet
+        (the loop stopped there for approvals); ``approvals`` answers them. Approvals for
+        any other call id raise :class:`ConfigurationError`."""
+        calls: list[ToolCall] = []
+        answered: set[str] = set()
+        for message in reversed(self.transcript):
+            if not isinstance(message, Mapping):
+                break
+            if message.get("role") == "tool":
+                answered.add(str(message.get("tool_call_id")))
+                continue
+            if message.get("role") == "assistant" and message.get("tool_calls"):
+                try:
+                    calls = [
+                        ToolCall.model_validate(call)
+                        for call in message["tool_calls"]
+                        if str(call.get("id")) not in answered
+                    ]
+                except (ValidationError, AttributeError):
+                    calls = []  # not calls of ours: the endpoint will say what is wrong
+            break
+        unknown = set(self._approvals) - {call.id for call in calls}
+        if unknown:
+            waiting = sorted(call.id for call in calls) or "none"
+            raise ConfigurationError(
+                f"approvals for tool calls that are not waiting: {sorted(unknown)}; "
+                f"waiting: {waiting} (send the transcript the loop stopped with)"
+            )
+        return calls
+
+    def plan_round(
+        self, calls: Sequence[ToolCall]
+    ) -> tuple[list[PreparedCall], list[PendingApproval]]:
+        """The calls to run now (:meth:`prepare_all`-d: ready, or answered with an error or
+        a denial), and those still waiting for an approval (as ``PendingApproval``)."""
+        ready: list[PreparedCall] = []
+        pending: list[PendingApproval] = []
+        for prepared in self.prepare_all(calls):
+            tool, call = prepared.tool, prepared.call
+            if prepared.error is not None or tool is None:
+                ready.append(prepared)
+                continue
+            arguments = {k: v for k, v in prepared.kwargs.items() if k not in tool.injected}
+            if not tool.needs_approval(arguments):
+                ready.append(prepared)
+                continue
+            answer = self._approvals.get(call.id)
+            if answer is None:
+                pending.append(PendingApproval(id=call.id, tool=tool.name, arguments=arguments))
+            elif not answer.approved:
+                why = f": {answer.reason}" if answer.reason else ""
+                ready.append(
+                    PreparedCall(
+                        call, tool, error=self.mask(f"Error: a human denied this call{why}")
+                    )
+                )
+            elif answer.arguments is not None:
+                edited = call.model_copy(
+                    update={
+                        "function": call.function.model_copy(
+                            update={"arguments": _json.dumps(answer.arguments)}
+                        )
+                    }
+                )
+                ready.append(self.prepare(edited))
+            else:
+                ready.append(prepared)
+        return ready, pending
+
+    def paused(self, pending: Sequence[PendingApproval], cls: type[Any], model: str = "") -> Any:
+        """The loop stopped at calls waiting for approval, as ``cls`` (a tool completion
+        type): the reply with those calls, the transcript to send again, the pending calls."""
+        assistant = [m for m in self.transcript if m.get("role") == "assistant"]
+        message: dict[str, Any] = assistant[-1] if assistant else {"role": "assistant"}
+        return cls.model_validate(
+            {
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+                "usage": self.usage.model_dump() if self.usage is not None else None,
+                "transcript": self.transcript,
+                "tool_rounds": self.rounds,
+                "llm_calls": self.requests,
+                "pending_approvals": [p.model_dump() for p in pending],
+            }
+        )
 
     def prepare_all(self, calls: Sequence[ToolCall]) -> list[PreparedCall]:
         """:meth:`prepare` each call of a reply; past :data:`MAX_CALLS_PER_ROUND` calls,
@@ -394,6 +487,42 @@ class ToolLoop:
     def mask(self, text: str) -> str:
         """``text`` with every string value of the tool context replaced, in any encoding."""
         return self.masker.text(text)
+
+
+@contextlib.contextmanager
+def transcript_on_limit(loop: ToolLoop) -> Iterator[None]:
+    """A :class:`~mbxai.UsageLimitExceeded` raised in the block carries ``loop``'s
+    transcript, to go on from with a higher limit."""
+    try:
+        yield
+    except UsageLimitExceeded as exc:
+        if exc.transcript is None:
+            exc.transcript = list(loop.transcript)
+        raise
+
+
+def _check_approvals(value: Any) -> dict[str, ToolApproval]:
+    """``approvals=`` as call id -> :class:`ToolApproval` (``True``/``False`` accepted)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"approvals must be a mapping of tool call id to True, False or ToolApproval, "
+            f"got {type(value).__name__}"
+        )
+    checked: dict[str, ToolApproval] = {}
+    for key, answer in value.items():
+        if not isinstance(key, str):
+            raise ConfigurationError(f"approvals: keys are tool call ids (strings), got {key!r}")
+        if isinstance(answer, bool):
+            answer = ToolApproval(approved=answer)
+        if not isinstance(answer, ToolApproval):
+            raise ConfigurationError(
+                f"approvals[{key!r}] must be True, False or a ToolApproval, "
+                f"got {type(answer).__name__}"
+            )
+        checked[key] = answer
+    return checked
 
 
 def check_max_rounds(value: Any) -> int:

@@ -27,7 +27,9 @@ __all__ = [
     "ParsedChatCompletionMessage",
     "ParsedChoice",
     "ParsedToolChatCompletion",
+    "PendingApproval",
     "PromptTokensDetails",
+    "ToolApproval",
     "ToolCall",
     "ToolChatCompletion",
     "Usage",
@@ -145,7 +147,8 @@ class Choice(_Model):
 
 
 class ParsedChoice(Choice, Generic[T]):
-    message: ParsedChatCompletionMessage[T]
+    # A narrower field, as pydantic allows; pyright holds mutable attributes invariant.
+    message: ParsedChatCompletionMessage[T]  # pyright: ignore[reportIncompatibleVariableOverride]
 
 
 class ChatCompletion(_Model):
@@ -219,12 +222,47 @@ class ChatCompletionChunk(_Model):
     usage: Usage | None = None
 
 
+class PendingApproval(_Model):
+    """A tool call that waits for a human's approval (the tool was registered with
+    ``requires_approval``); it has not run.
+
+    Attributes:
+        id: The tool call's id: the key of its answer in ``approvals={id: ...}``.
+        tool: The tool's name.
+        arguments: The model's arguments (injected values are never among them).
+    """
+
+    id: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolApproval(_Model):
+    """A human's answer to a :class:`PendingApproval`, for ``approvals={id: ...}``
+    (``True`` and ``False`` are short for ``ToolApproval()`` and
+    ``ToolApproval(approved=False)``).
+
+    Attributes:
+        approved: Whether the call may run.
+        arguments: The arguments to run it with instead of the model's (checked against
+            the tool's schema like the model's).
+        reason: Why it was denied, told to the model.
+    """
+
+    approved: bool = True
+    arguments: dict[str, Any] | None = None
+    reason: str | None = None
+
+
 class ToolChatCompletion(ChatCompletion):
-    """The final completion of a tool client's loop.
+    """The final completion of a tool client's loop, or the reply it stopped at to wait
+    for approvals.
 
     ``usage`` is summed over every request of the loop; ``transcript`` holds the whole
     conversation (the caller's messages, each assistant reply, each tool result, the final
-    reply) as message dicts that can be sent again.
+    reply) as message dicts that can be sent again. When ``pending_approvals`` is not
+    empty, the loop stopped before running those calls: send ``transcript`` again with
+    ``approvals={id: True | False | ToolApproval(...)}`` to go on.
     """
 
     transcript: list[dict[str, Any]] = Field(default_factory=list, repr=False)
@@ -232,6 +270,8 @@ class ToolChatCompletion(ChatCompletion):
     tool_rounds: int = 0
     #: Requests sent to the model, the final one included.
     llm_calls: int = 1
+    #: Calls waiting for a human's approval (the loop stopped at them).
+    pending_approvals: list[PendingApproval] = Field(default_factory=list)
 
 
 class ParsedToolChatCompletion(ParsedChatCompletion[T], Generic[T]):
@@ -243,3 +283,5 @@ class ParsedToolChatCompletion(ParsedChatCompletion[T], Generic[T]):
     tool_rounds: int = 0
     #: Requests sent to the model, re-asks and the final one included.
     llm_calls: int = 1
+    #: Calls waiting for a human's approval (``parsed`` is then ``None``).
+    pending_approvals: list[PendingApproval] = Field(default_factory=list)

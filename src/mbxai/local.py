@@ -306,11 +306,8 @@ class LocalModelServer:
         ]
         # Own session / process group: a Ctrl-C at the terminal interrupts the caller,
         # which then stops the server; it does not kill the server behind its back.
-        isolation: dict[str, Any] = (
-            {"start_new_session": True}
-            if os.name == "posix"
-            else {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
-        )
+        posix = os.name == "posix"
+        group = 0 if posix else getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
         try:
             with (workdir / "server.log").open("wb") as log:
                 self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
@@ -318,7 +315,8 @@ class LocalModelServer:
                     stdin=subprocess.PIPE,  # never written: EOF tells the child we are gone
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    **isolation,
+                    start_new_session=posix,
+                    creationflags=group,
                 )
             self._finalizer = weakref.finalize(self, _shutdown, self._process, str(workdir))
             self._address = self._wait_until_ready(self._process, ready_file)
@@ -470,7 +468,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve_child(args: argparse.Namespace, stdin: IO[bytes]) -> int:
     """Run llama.cpp's server here, announce its address, and live until stdin closes."""
-    import xllamacpp  # only the server process loads the native library
+    # Only the server process loads the native library (mbxai[local]: not always there).
+    import xllamacpp  # pyright: ignore[reportMissingImports]
 
     params = xllamacpp.CommonParams()
     params.model.path = args.model

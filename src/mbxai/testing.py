@@ -109,8 +109,14 @@ class FakeRequest:
 
 
 ScriptItem: TypeAlias = (
-    "str | Reply | Failure | Raw | Disconnect | Timeout | dict[str, Any] "
-    "| Callable[[FakeRequest], Any]"
+    str
+    | Reply
+    | Failure
+    | Raw
+    | Disconnect
+    | Timeout
+    | dict[str, Any]
+    | Callable[[FakeRequest], Any]
 )
 
 

@@ -134,6 +134,33 @@ def test_tools_are_listed_and_a_model_call_round_trips(mcp_demo: RunningMCPServe
     ]
 
 
+def test_a_servers_tools_can_require_approval_per_tool(mcp_demo: RunningMCPServer) -> None:
+    fake = FakeModel(
+        [Reply(tool_calls=[call("add", a=2, b=3), call("city", name="Paris")]), "5 and Paris"],
+        strict_script=True,
+    )
+    with make(fake) as client:
+        client.register_mcp_server(
+            "demo", mcp_demo.url, timeout=10, requires_approval={"add": True}
+        )
+        assert client.tools["add"].requires_approval is True
+        assert client.tools["city"].requires_approval is False
+        paused = client.chat(ASK)
+        (pending,) = paused.pending_approvals
+        assert (pending.tool, pending.arguments) == ("add", {"a": 2, "b": 3})
+        assert len(fake.requests) == 1
+        # the city ran at once; the addition had not reached the server
+        assert [m["content"] for m in paused.transcript if m.get("role") == "tool"] == [
+            '{"name":"Paris","country":"France","population":2100000}'
+        ]
+        done = client.chat(paused.transcript, approvals={pending.id: True})
+    assert done.content == "5 and Paris"
+    assert sorted(tool_results(fake)) == [
+        '{"name":"Paris","country":"France","population":2100000}',
+        '{"result":5}',
+    ]
+
+
 def test_error_results_reach_the_model_as_errors(mcp_demo: RunningMCPServer) -> None:
     fake = FakeModel([Reply(tool_calls=[call("fail", reason="disk full")]), "Sorry."])
     with make(fake) as client:

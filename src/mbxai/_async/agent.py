@@ -15,11 +15,13 @@ from pydantic import BaseModel, ValidationError
 from .._agent import (
     AgentSession,
     JournalEntry,
+    PausedToolLoop,
     Plan,
     TaskOutcome,
     Turn,
     add_planned_tasks,
     apply_responses,
+    approval_request,
     build_response,
     check_responses,
     clip,
@@ -33,6 +35,7 @@ from .._agent import (
     journal_key,
     llm_calls,
     normalize_responses,
+    pending_calls,
     plan_messages,
     progress_fingerprint,
     task_messages,
@@ -51,12 +54,15 @@ from .._errors import (
     StructuredOutputError,
     ToolLoopLimitError,
     ToolOutcomeUnknown,
+    UsageLimitExceeded,
 )
 from .._logging import get_logger
 from .._masking import Masker
 from .._secrets import SecretBox
 from .._sessions import InMemorySessionHandler, supports_cas
 from .._tools import DEFAULT_MAX_RESULT_CHARS, DeferredContext, clip_result, format_result
+from .._types import ToolApproval
+from .._usage import UsageLimits, UsageMeter, check_limits, combine, metering
 from ..agent.models import (
     AgentEvent,
     AgentResponse,
@@ -71,6 +77,11 @@ from ..agent.models import (
 )
 
 __all__ = ["AsyncAgentClient"]
+
+#: The usage meter of the session being run in this context (what it spent is saved).
+_session_meter: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
+    "mbxai_agent_meter", default=None
+)
 
 #: The journal of the task running in this context (None outside agent task execution).
 _journal: contextvars.ContextVar[AsyncJournal | None] = contextvars.ContextVar(
@@ -186,6 +197,8 @@ class AsyncAgentClient:
         max_result_chars: Longest task result kept and passed on to later prompts.
         max_turns: Earlier requests a continued session remembers; older ones are
             dropped, so a long-lived session does not grow without bound.
+        usage_limits: Default bounds on the requests, tokens and cost of each session
+            (see :class:`UsageLimits`); ``agent(usage_limits=)`` applies too.
     """
 
     def __init__(
@@ -200,6 +213,7 @@ class AsyncAgentClient:
         on_event: Callable[[AgentEvent], Any] | None = None,
         max_result_chars: int = 4000,
         max_turns: int = 20,
+        usage_limits: UsageLimits | None = None,
     ) -> None:
         if not callable(getattr(ai_client, "parse", None)):
             raise ConfigurationError(
@@ -259,6 +273,7 @@ class AsyncAgentClient:
         self._on_event = on_event
         self._max_chars = max_result_chars
         self._max_turns = max_turns
+        self._usage_limits = check_limits(usage_limits)
         self._secret_params: set[str] = set()
         self._tool_secrets: dict[str, list[str]] = {}
 
@@ -278,6 +293,7 @@ class AsyncAgentClient:
         schema: dict[str, Any] | None = None,
         *,
         secret_params: Sequence[str] | None = None,
+        requires_approval: bool | Callable[[dict[str, Any]], bool] = False,
     ) -> Any:
         """Register a tool on the wrapped client (which must be a Tool or MCP client).
 
@@ -285,6 +301,12 @@ class AsyncAgentClient:
         dialog-option results: those named in ``secret_params``, those a dialog option
         ``provides``, and, unless ``secret_params`` is given, parameters whose names look
         like credentials (token, password, secret, api_key, auth...).
+
+        With ``requires_approval`` (``True``, or a function of a call's arguments deciding
+        per call), a call of the tool pauses the run with a ``TOOL_APPROVAL`` request
+        naming the tool and its arguments; it runs (exactly once) only after a human
+        answers ``decision="approve"``, and never after ``"deny"``. Without a human in the
+        loop such calls are denied.
         """
         register = getattr(self._client, "register_tool", None)
         if register is None:
@@ -305,7 +327,12 @@ class AsyncAgentClient:
         self._secret_params.update(secrets)
         self._tool_secrets[name] = secrets
         return register(
-            name, description, _journaled(name, function), schema, injected=tuple(secrets)
+            name,
+            description,
+            _journaled(name, function),
+            schema,
+            injected=tuple(secrets),
+            requires_approval=requires_approval,
         )
 
     # -- sessions -----------------------------------------------------------------------------
@@ -372,6 +399,9 @@ class AsyncAgentClient:
             ) from None
 
     async def _save(self, session: AgentSession) -> None:
+        meter = _session_meter.get()
+        if meter is not None:
+            session.spent = meter.spent.model_copy()
         expected = session.version
         session.version = expected + 1
         session.updated_at = time.time()
@@ -408,6 +438,7 @@ class AsyncAgentClient:
         | None = None,
         *,
         ask_questions: bool = True,
+        usage_limits: UsageLimits | None = None,
     ) -> AgentResponse:
         """Run (or resume) a session until it completes, fails or waits for a human.
 
@@ -420,7 +451,12 @@ class AsyncAgentClient:
                 They are checked first; a bad one raises :class:`HumanResponseError` and
                 leaves the session unchanged.
             ask_questions: False forbids asking the human in this run.
+            usage_limits: Bounds on the requests, tokens and cost of the whole session,
+                across its resumes (default: the agent's). Reaching one saves the session
+                and raises :class:`UsageLimitExceeded`; ``agent()`` with a higher limit
+                resumes it.
         """
+        limits = combine(check_limits(usage_limits), self._usage_limits)
         if not (
             isinstance(final_response_structure, type)
             and issubclass(final_response_structure, BaseModel)
@@ -473,7 +509,16 @@ class AsyncAgentClient:
                 # Resuming an interrupted run: claim the session before any work, so of
                 # two workers resuming at once exactly one goes on.
                 await self._save(session)
-        return await self._run(session, final_response_structure)
+        with metering(limits, start=session.spent, always=True) as meter:
+            token = _session_meter.set(meter)
+            try:
+                return await self._run(session, final_response_structure)
+            except UsageLimitExceeded as exc:
+                exc.agent_id = session.agent_id
+                await self._save(session)  # what was spent, kept: a resume counts on
+                raise
+            finally:
+                _session_meter.reset(token)
 
     def _start_turn(self, session: AgentSession, prompt: str) -> None:
         session.turns.append(
@@ -553,6 +598,9 @@ class AsyncAgentClient:
         return self.human_in_loop and session.ask_questions
 
     def _needs_human(self, session: AgentSession, task: Task) -> bool:
+        paused = session.paused_loops.get(task.id)
+        if paused is not None and paused.requests and not paused.answers:
+            return True  # calls waiting for approval, none answered since the last pause
         if not self._asks_humans(session):
             return False
         if task.human_interaction is not None:
@@ -600,6 +648,11 @@ class AsyncAgentClient:
     async def _pause(self, session: AgentSession, tasks: list[Task]) -> None:
         requests: list[HumanInLoopRequest] = []
         for task in tasks:
+            paused = session.paused_loops.get(task.id)
+            if paused is not None and paused.requests:
+                task.status = TaskStatus.WAITING_FOR_HUMAN
+                requests.extend(paused.requests.values())
+                continue
             request = task.human_interaction
             if request is None:
                 option = self._dialog_for(self._missing_secrets(session, task))
@@ -681,8 +734,16 @@ class AsyncAgentClient:
             task.status = TaskStatus.IN_PROGRESS
             await self._save(session)
         await self._emit(session, "task_started", task_id=task.id, task_status=task.status)
-        messages = task_messages(session, task, self._max_chars)
+        paused = session.paused_loops.get(task.id)
         params: dict[str, Any] = {}
+        if paused is not None:  # go on where the task's tool loop stopped for approvals
+            messages = paused.transcript
+            params["approvals"] = {
+                call_id: ToolApproval(approved=answer["approved"], reason=answer.get("reason"))
+                for call_id, answer in paused.answers.items()
+            }
+        else:
+            messages = task_messages(session, task, self._max_chars)
         context: DeferredContext | None = None
         if hasattr(self._client, "register_tool") and session.secrets:
             # Each secret is decrypted when a tool of this task first needs it, not before.
@@ -700,6 +761,15 @@ class AsyncAgentClient:
         token = _journal.set(journal)
         try:
             result = await self._client.parse(messages, TaskOutcome, **params)
+            while pending_calls(result) and not self._asks_humans(session):
+                # Nobody can approve them in this run: they are denied, never run.
+                session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
+                denied = ToolApproval(approved=False, reason="no human is available to approve it")
+                result = await self._client.parse(
+                    result.transcript,
+                    TaskOutcome,
+                    **{**params, "approvals": {p.id: denied for p in result.pending_approvals}},
+                )
             if journal.conflict is not None:
                 raise journal.conflict
         except StructuredOutputError as exc:
@@ -712,6 +782,12 @@ class AsyncAgentClient:
             task.error = f"the task kept calling tools: {exc}"
         else:
             session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
+            if pending_calls(result):
+                self._pause_loop(session, task, result)
+                await self._save(session)
+                await self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
+                return
+            session.paused_loops.pop(task.id, None)
             outcome: TaskOutcome = result.choices[0].message.parsed
             task.result = clip(outcome.result, self._max_chars)
             if (
@@ -735,10 +811,27 @@ class AsyncAgentClient:
             _journal.reset(token)
             if context is not None:
                 self._drop_secrets(session, sorted(context.failed))
+        if task.status.is_final:
+            session.paused_loops.pop(task.id, None)
         if task.status == TaskStatus.COMPLETED:
             forget_journal(session, task.id)  # only an unfinished task can be re-run
         await self._save(session)
         await self._emit(session, "task_finished", task_id=task.id, task_status=task.status)
+
+    def _pause_loop(self, session: AgentSession, task: Task, result: Any) -> None:
+        """Keep the task's tool loop, stopped at calls waiting for approval, in the session,
+        with a request per waiting call (the same request for the same call each time)."""
+        before = session.paused_loops.get(task.id)
+        requests = {}
+        for pending in result.pending_approvals:
+            known = before.requests.get(pending.id) if before is not None else None
+            requests[pending.id] = known or approval_request(
+                task, pending.id, pending.tool, pending.arguments
+            )
+        session.paused_loops[task.id] = PausedToolLoop(
+            transcript=result.transcript, requests=requests
+        )
+        task.status = TaskStatus.WAITING_FOR_HUMAN
 
     async def _evaluate(self, session: AgentSession, final: type[BaseModel]) -> None:
         session.state = AgentState.EVALUATING_GOAL

@@ -34,6 +34,7 @@ from .._structured import (
     structured_chain,
 )
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
+from .._usage import UsageLimits, check_limits, combine, current_meter, metering
 from . import sending
 from .base import AsyncBaseClient
 from .streaming import AsyncStream
@@ -97,6 +98,8 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         max_stream_idle_lines: How many SSE lines in a row may bring no chunk (comments
             such as ``: OPENROUTER PROCESSING``, blank lines, empty or choice-less events)
             before the stream fails with :class:`StreamError` as stuck.
+        usage_limits: Default bounds on the requests, tokens and cost of each call (see
+            :class:`UsageLimits`); a call's own ``usage_limits=`` applies as well.
     """
 
     _retry_event = "chat.retry"
@@ -123,6 +126,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         max_string_length: int | None = None,
         stream_timeout: float | None = 1800.0,
         max_stream_idle_lines: int = 10_000,
+        usage_limits: UsageLimits | None = None,
     ) -> None:
         config = EndpointConfig.create(
             key=token,
@@ -158,6 +162,8 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         self._max_stream_idle_lines: int = check_int(
             "max_stream_idle_lines", max_stream_idle_lines, minimum=1
         )
+        self._usage_limits = check_limits(usage_limits)
+        self._is_openrouter = httpx.URL(config.root).host == "openrouter.ai"
         self._url = httpx.URL(config.url("/chat/completions"))
         self._stream_headers = httpx.Headers(self._headers)
         self._stream_headers["Accept"] = "text/event-stream"
@@ -175,6 +181,16 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
     @model.setter
     def model(self, value: str | OpenRouterModel) -> None:
         self._model = resolve_model(value)
+
+    def _limits(self, usage_limits: Any) -> UsageLimits | None:
+        return combine(check_limits(usage_limits), self._usage_limits)
+
+    def _accounting(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params``, asking OpenRouter to report the cost when a limit needs it."""
+        meter = current_meter()
+        if self._is_openrouter and "usage" not in params and meter and meter.wants_cost:
+            return {**params, "usage": {"include": True}}
+        return params
 
     @property
     def structured(self) -> StructuredSettings:
@@ -197,6 +213,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         stream: Literal[False] = False,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ChatCompletion: ...
 
@@ -209,6 +226,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         stream: Literal[True],
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> AsyncStream: ...
 
@@ -220,6 +238,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         stream: bool = False,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ChatCompletion | AsyncStream:
         """Send a chat completion request.
@@ -227,12 +246,15 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         ``params`` go into the request body as given (``temperature``, ``tools``,
         ``max_tokens``, OpenRouter's ``provider`` ...); ``None`` values are left out.
         With ``stream=True`` the result is an :class:`AsyncStream` of chunks.
+        ``usage_limits`` (default: the client's) bounds the requests, tokens and cost
+        of this call, retries included (see :class:`UsageLimits`).
         """
-        slug = self._model if model is None else resolve_model(model)
-        body = build_chat_body(slug, messages, params, stream=stream)
-        if stream:
-            return await self._open_stream(body, slug, timeout, extra_headers)
-        return await self._complete(body, slug, timeout, extra_headers, ChatCompletion)
+        with metering(self._limits(usage_limits)):
+            slug = self._model if model is None else resolve_model(model)
+            body = build_chat_body(slug, messages, self._accounting(params), stream=stream)
+            if stream:
+                return await self._open_stream(body, slug, timeout, extra_headers)
+            return await self._complete(body, slug, timeout, extra_headers, ChatCompletion)
 
     chat = create
 
@@ -245,6 +267,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         mode: StructuredMode | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ParsedChatCompletion[T]:
         """Ask for a reply matching ``response_format`` (a Pydantic model class).
@@ -261,7 +284,25 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         Args:
             mode: ``"json_schema"``, ``"tool"``, ``"json_object"`` or ``"prompted"``: use
                 this mode only, with no fallback.
+            usage_limits: Bounds on the requests, tokens and cost of the whole call,
+                re-asks and retries included (default: the client's).
         """
+        with metering(self._limits(usage_limits)):
+            return await self._parse(
+                messages, response_format, model, mode, timeout, extra_headers, params
+            )
+
+    async def _parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        model: str | OpenRouterModel | None,
+        mode: StructuredMode | None,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        params: dict[str, Any],
+    ) -> ParsedChatCompletion[T]:
+        params = self._accounting(params)
         settings = self._structured
         replies = StructuredReplies(response_format, settings.parse_retries, settings.options)
         slug = self._model if model is None else resolve_model(model)
@@ -329,8 +370,13 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         )
         if is_debug():
             get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
+        meter = current_meter()
+        if meter is not None:
+            meter.before_request()
         response, content = await self._send_and_read(request, self._config.deadline(timeout))
         completion = decode_completion(response.status_code, response.headers, content, cls)
+        if meter is not None:
+            meter.after_response(completion.usage)
         if is_debug():
             get_logger().debug(
                 "chat.response",
@@ -376,6 +422,9 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         if is_debug():
             get_logger().debug("chat.stream", model=slug, url=str(request.url), bytes=len(body))
         limit = self._config.max_response_bytes
+        meter = current_meter()
+        if meter is not None:
+            meter.before_request()
         response = await sending.open_response(self._http, request, opening)
         try:
             if response.status_code >= 400 or not is_event_stream(response.headers):
@@ -386,6 +435,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
                 max_line=limit,
                 deadline=whole,
                 max_idle_lines=self._max_stream_idle_lines,
+                meter=meter,
             )
         except BaseException:
             await response.aclose()

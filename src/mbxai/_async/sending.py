@@ -63,10 +63,10 @@ async def fetch(
             async with _concurrency.async_fail_at(deadline.at):
                 response = await http.send(request, stream=True)
                 content = await _read_body(response, deadline, limit, OpenRouterAPIError)
+                return response, content
     finally:
         if response is not None:
             await response.aclose()
-    return response, content
 
 
 async def _read_body(

@@ -15,6 +15,7 @@ from .._errors import LineTooLongError, OpenRouterAPIError, StreamError
 from .._http import NO_DEADLINE, BodyDecoder, Deadline
 from .._sse import LineDecoder, SSEDecoder
 from .._types import ChatCompletionChunk, Usage
+from .._usage import UsageMeter
 from .sending import next_chunk, raw_chunks
 
 __all__ = ["AsyncStream"]
@@ -50,8 +51,11 @@ class AsyncStream:
         max_line: int = 32 * 1024 * 1024,
         deadline: Deadline = NO_DEADLINE,
         max_idle_lines: int | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self._response = response
+        #: The usage limits this stream's usage counts against, once it is in.
+        self._meter = meter
         # raises here, before any reading, for an encoding that cannot be decoded
         self._body = BodyDecoder(
             response.headers, response.status_code, limit=None, error=StreamError
@@ -133,6 +137,9 @@ class AsyncStream:
         finally:
             await response.aclose()
             await _finish(chunks)
+        if self._meter is not None:
+            meter, self._meter = self._meter, None
+            meter.after_response(self.usage)
         if not self._done and self.finish_reason is None:
             raise self._unfinished()
 

@@ -27,16 +27,20 @@ from .._tools import (
     ToolRegistry,
     check_max_result_chars,
     check_max_rounds,
+    transcript_on_limit,
 )
 from .._types import (
     ChatCompletion,
     ChatCompletionChunk,
     Message,
     ParsedToolChatCompletion,
+    PendingApproval,
+    ToolApproval,
     ToolCall,
     ToolChatCompletion,
     Usage,
 )
+from .._usage import UsageLimits, activate, check_limits, combine, current_meter, metering
 from .client import AsyncOpenRouterClient
 from .streaming import AsyncStream
 
@@ -78,6 +82,8 @@ class AsyncToolClient(AsyncSeedMethods):
         max_result_chars: Longest tool result (local or MCP, in characters) sent to the
             model; a longer one is cut there and the model is told how long it was, so one
             huge result cannot make every later request huge (``None``: no limit).
+        usage_limits: Default bounds on the requests, tokens and cost of each call's whole
+            loop (see :class:`UsageLimits`); a call's own ``usage_limits=`` applies too.
     """
 
     def __init__(
@@ -88,6 +94,7 @@ class AsyncToolClient(AsyncSeedMethods):
         tool_calling: ToolCalling = "auto",
         tool_timeout: float | None = None,
         max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
+        usage_limits: UsageLimits | None = None,
     ) -> None:
         if not isinstance(openrouter_client, AsyncOpenRouterClient):
             raise ConfigurationError(
@@ -102,6 +109,7 @@ class AsyncToolClient(AsyncSeedMethods):
         check_number("tool_timeout", tool_timeout, positive=True, none=True)
         self._tool_timeout = check_timeout("(default)", tool_timeout)
         self._max_result_chars = check_max_result_chars(max_result_chars)
+        self._usage_limits = check_limits(usage_limits)
 
     def __repr__(self) -> str:
         names = [tool.name for tool in self._tools]
@@ -150,6 +158,7 @@ class AsyncToolClient(AsyncSeedMethods):
         strict: bool = False,
         injected: Iterable[str] | str = (),
         timeout: float | None = None,
+        requires_approval: bool | Callable[[dict[str, Any]], bool] = False,
     ) -> Tool:
         """Make ``function`` (sync or async) callable by the model as ``name``.
 
@@ -174,6 +183,10 @@ class AsyncToolClient(AsyncSeedMethods):
                 masked in tool results and error messages.
             timeout: Seconds one call may take (default: the client's ``tool_timeout``);
                 a call still running then is abandoned and the model is told it timed out.
+            requires_approval: Run a call only once a human approved it (``True``), or
+                decide per call with a function of its arguments returning a bool. A
+                reply calling it stops the loop with ``pending_approvals``; nothing of the
+                call happens before ``approvals=`` says so.
 
         Returns:
             The registered :class:`Tool`.
@@ -191,6 +204,7 @@ class AsyncToolClient(AsyncSeedMethods):
                 strict=strict,
                 injected=injected,
                 timeout=timeout,
+                requires_approval=requires_approval,
             )
         )
 
@@ -208,6 +222,7 @@ class AsyncToolClient(AsyncSeedMethods):
         schema: Mapping[str, Any] | None = None,
         strict: bool = False,
         injected: Iterable[str] | str = (),
+        requires_approval: bool | Callable[[dict[str, Any]], bool] = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -220,6 +235,7 @@ class AsyncToolClient(AsyncSeedMethods):
         schema: Mapping[str, Any] | None = None,
         strict: bool = False,
         injected: Iterable[str] | str = (),
+        requires_approval: bool | Callable[[dict[str, Any]], bool] = False,
     ) -> Any:
         """Decorator form of :meth:`register_tool`: ``@client.tool`` or
         ``@client.tool(name=..., description=...)``. The name defaults to the function's
@@ -227,7 +243,15 @@ class AsyncToolClient(AsyncSeedMethods):
 
         def register(fn: F) -> F:
             tool_name = name if name is not None else getattr(fn, "__name__", "")
-            self.register_tool(tool_name, description, fn, schema, strict=strict, injected=injected)
+            self.register_tool(
+                tool_name,
+                description,
+                fn,
+                schema,
+                strict=strict,
+                injected=injected,
+                requires_approval=requires_approval,
+            )
             return fn
 
         return register if function is None else register(function)
@@ -264,6 +288,8 @@ class AsyncToolClient(AsyncSeedMethods):
         model: str | OpenRouterModel | None = None,
         max_tool_rounds: int | None = None,
         tool_context: Mapping[str, Any] | None = None,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ToolChatCompletion: ...
 
@@ -276,6 +302,8 @@ class AsyncToolClient(AsyncSeedMethods):
         model: str | OpenRouterModel | None = None,
         max_tool_rounds: int | None = None,
         tool_context: Mapping[str, Any] | None = None,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> AsyncToolStream: ...
 
@@ -287,6 +315,8 @@ class AsyncToolClient(AsyncSeedMethods):
         model: str | OpenRouterModel | None = None,
         max_tool_rounds: int | None = None,
         tool_context: Mapping[str, Any] | None = None,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ToolChatCompletion | AsyncToolStream:
         """Chat with the registered tools available; run the model's calls until it answers.
@@ -305,35 +335,55 @@ class AsyncToolClient(AsyncSeedMethods):
             max_tool_rounds: Rounds of tool calls allowed for this call.
             tool_context: Values of the tools' ``injected`` parameters (credentials...).
                 Never sent to the model, logged or stored in the transcript.
+            approvals: Answers to the calls a previous result stopped at
+                (``response.pending_approvals``), by call id: ``True``, ``False`` or a
+                :class:`ToolApproval` (edited arguments, or a reason for a denial). Send
+                them with that result's ``transcript``: approved calls run, denied ones
+                go back to the model as denials, and the loop goes on.
+            usage_limits: Bounds on the requests, tokens and cost of the whole loop, every
+                round, re-ask and retry counted (default: the client's). Reaching one
+                raises :class:`UsageLimitExceeded` carrying the transcript.
             **params: Passed to each request (``temperature``, ``tool_choice``,
                 ``timeout``, ``extra_headers``...). A forced ``tool_choice`` applies to the
                 first round only, so the loop can end.
+
+        A reply calling a tool registered with ``requires_approval`` stops the loop before
+        that call runs (the reply's other calls do run): the result then has
+        ``pending_approvals`` and no answer yet.
 
         Raises:
             ToolLoopLimitError: The model still called tools after ``max_tool_rounds``
                 rounds; it carries the transcript.
         """
-        loop = self._loop(messages, max_tool_rounds, tool_context, params)
-        rounds = self._rounds(loop, model, None, None)
-        if stream:
-            if not rounds.constrained:
-                try:
-                    first = await self._client.create(
-                        loop.transcript, model=model, stream=True, **loop.request_params()
-                    )
-                except OpenRouterAPIError as exc:
-                    if not rounds.rejected(exc):
-                        raise
-                else:
-                    return AsyncToolStream(self, loop, model, first)
-            return AsyncToolStream(self, loop, model, None, rounds=rounds)
-        while True:
-            completion = await self._send(rounds, model)
-            message = completion.choices[0].message if completion.choices else None
-            calls = loop.tool_calls(message)
-            if not calls:
-                return loop.final(completion, ToolChatCompletion)  # type: ignore[no-any-return]
-            await self._run_calls(loop, calls)
+        loop = self._loop(messages, max_tool_rounds, tool_context, params, approvals)
+        with metering(self._limits(usage_limits)), transcript_on_limit(loop):
+            rounds = self._rounds(loop, model, None, None)
+            pending = await self._resume(loop)
+            if stream:
+                if pending:
+                    return AsyncToolStream(self, loop, model, None, pending=pending)
+                if not rounds.constrained:
+                    try:
+                        first = await self._client.create(
+                            loop.transcript, model=model, stream=True, **loop.request_params()
+                        )
+                    except OpenRouterAPIError as exc:
+                        if not rounds.rejected(exc):
+                            raise
+                    else:
+                        return AsyncToolStream(self, loop, model, first)
+                return AsyncToolStream(self, loop, model, None, rounds=rounds)
+            if pending:
+                return loop.paused(pending, ToolChatCompletion)  # type: ignore[no-any-return]
+            while True:
+                completion = await self._send(rounds, model)
+                message = completion.choices[0].message if completion.choices else None
+                calls = loop.tool_calls(message)
+                if not calls:
+                    return loop.final(completion, ToolChatCompletion)  # type: ignore[no-any-return]
+                pending = await self._run_calls(loop, calls)
+                if pending:
+                    return loop.paused(pending, ToolChatCompletion, completion.model)  # type: ignore[no-any-return]
 
     chat = create
 
@@ -345,7 +395,9 @@ class AsyncToolClient(AsyncSeedMethods):
         model: str | OpenRouterModel | None = None,
         max_tool_rounds: int | None = None,
         tool_context: Mapping[str, Any] | None = None,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
         mode: StructuredMode | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ParsedToolChatCompletion[T]:
         """Like :meth:`create`, then the final answer is validated into ``response_format``.
@@ -358,26 +410,39 @@ class AsyncToolClient(AsyncSeedMethods):
         may take. When a reply without tool calls does not validate, the model is told why
         and asked again (the wrapped client's ``parse_retries`` times) before
         :class:`StructuredOutputError` is raised. The object is on
-        ``response.choices[0].message.parsed``; ``usage`` counts every request.
+        ``response.choices[0].message.parsed``; ``usage`` counts every request. Calls
+        waiting for approval stop the loop as in :meth:`create` (``parsed`` is then
+        ``None``, and ``approvals=`` goes on).
         """
         replies = StructuredReplies(response_format, self._client.structured.parse_retries)
         params = {k: v for k, v in params.items() if k != "response_format"}
-        loop = self._loop(messages, max_tool_rounds, tool_context, params)
-        rounds = self._rounds(loop, model, replies.format, mode)
-        while True:
-            completion = await self._send(rounds, model)
-            message = completion.choices[0].message if completion.choices else None
-            calls = loop.tool_calls(message)
-            if calls:
-                await self._run_calls(loop, calls)
-                continue
-            result = replies.check(completion, rounds.strategy)
-            if isinstance(result, Reask):
-                loop.add_messages(result.messages)
-                continue
-            final: ParsedToolChatCompletion[T] = loop.final(completion, ParsedToolChatCompletion)
-            final.choices[0].message.parsed = result  # type: ignore[assignment]
-            return final
+        loop = self._loop(messages, max_tool_rounds, tool_context, params, approvals)
+        with metering(self._limits(usage_limits)), transcript_on_limit(loop):
+            rounds = self._rounds(loop, model, replies.format, mode)
+            pending = await self._resume(loop)
+            if pending:
+                return loop.paused(pending, ParsedToolChatCompletion)  # type: ignore[no-any-return]
+            while True:
+                completion = await self._send(rounds, model)
+                message = completion.choices[0].message if completion.choices else None
+                calls = loop.tool_calls(message)
+                if calls:
+                    pending = await self._run_calls(loop, calls)
+                    if pending:
+                        return loop.paused(pending, ParsedToolChatCompletion, completion.model)  # type: ignore[no-any-return]
+                    continue
+                result = replies.check(completion, rounds.strategy)
+                if isinstance(result, Reask):
+                    loop.add_messages(result.messages)
+                    continue
+                final: ParsedToolChatCompletion[T] = loop.final(
+                    completion, ParsedToolChatCompletion
+                )
+                final.choices[0].message.parsed = result  # type: ignore[assignment]
+                return final
+
+    def _limits(self, usage_limits: Any) -> UsageLimits | None:
+        return combine(check_limits(usage_limits), self._usage_limits)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -426,6 +491,7 @@ class AsyncToolClient(AsyncSeedMethods):
         max_tool_rounds: int | None,
         tool_context: Mapping[str, Any] | None,
         params: Mapping[str, Any],
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
     ) -> ToolLoop:
         return ToolLoop(
             self._tools,
@@ -434,12 +500,22 @@ class AsyncToolClient(AsyncSeedMethods):
             context=tool_context,
             params=params,
             max_result_chars=self._max_result_chars,
+            approvals=approvals,
         )
 
-    async def _run_calls(self, loop: ToolLoop, calls: Sequence[ToolCall]) -> None:
-        prepared = loop.prepare_all(calls)
+    async def _resume(self, loop: ToolLoop) -> list[PendingApproval]:
+        """Answer the calls the transcript stopped at (``approvals=``); those still
+        waiting for an approval."""
+        waiting = loop.open_calls()
+        return await self._run_calls(loop, waiting) if waiting else []
+
+    async def _run_calls(self, loop: ToolLoop, calls: Sequence[ToolCall]) -> list[PendingApproval]:
+        """Run a reply's calls (concurrently) and add their results; the calls that wait for
+        an approval are not run and are returned."""
+        prepared, pending = loop.plan_round(calls)
         contents = await async_gather([functools.partial(self._run, loop, p) for p in prepared])
-        loop.add_results(calls, contents)
+        loop.add_results([p.call for p in prepared], contents)
+        return pending
 
     async def _run(self, loop: ToolLoop, prepared: PreparedCall) -> str:
         tool = prepared.tool
@@ -483,13 +559,21 @@ class AsyncToolStream:
         first: AsyncStream | None,
         *,
         rounds: ToolRounds | None = None,
+        pending: list[PendingApproval] | None = None,
     ) -> None:
         self._client = client
         self._loop = loop
         self._model = model
         self._current = first
         self._rounds = rounds
-        self._iterator = self._chunks() if first is not None else self._constrained_chunks()
+        #: The usage limits of the call that made this stream (its later rounds count too).
+        self._meter = current_meter()
+        #: Calls waiting for a human's approval once the stream ended at them (send
+        #: :attr:`transcript` again with ``approvals=`` to go on).
+        self.pending_approvals: list[PendingApproval] = list(pending or [])
+        self._iterator = (
+            self._chunks() if first is not None or pending else self._constrained_chunks()
+        )
         #: The last round's finish reason, once seen.
         self.finish_reason: str | None = None
 
@@ -540,7 +624,8 @@ class AsyncToolStream:
         loop = self._loop
         assert self._rounds is not None
         while True:
-            completion = await self._client._send(self._rounds, self._model)
+            with activate(self._meter), transcript_on_limit(loop):
+                completion = await self._client._send(self._rounds, self._model)
             for chunk in completion_chunks(completion):
                 self.finish_reason = chunk.choices[0].finish_reason or self.finish_reason
                 yield chunk
@@ -550,11 +635,14 @@ class AsyncToolStream:
                 if choice is not None:
                     loop.add_messages([choice.message.to_param()])
                 return
-            await self._client._run_calls(loop, calls)
+            with activate(self._meter):
+                self.pending_approvals = await self._client._run_calls(loop, calls)
+            if self.pending_approvals:
+                return
 
     async def _chunks(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         loop = self._loop
-        while True:
+        while not self.pending_approvals:  # none at the start: the calls still wait
             stream = self._current
             assert stream is not None
             reply = DeltaAccumulator()
@@ -569,7 +657,10 @@ class AsyncToolStream:
             if not calls:
                 loop.add_messages([message.to_param()])
                 return
-            await self._client._run_calls(loop, calls)
-            self._current = await self._client.openrouter_client.create(
-                loop.transcript, model=self._model, stream=True, **loop.request_params()
-            )
+            with activate(self._meter), transcript_on_limit(loop):
+                self.pending_approvals = await self._client._run_calls(loop, calls)
+                if self.pending_approvals:
+                    return
+                self._current = await self._client.openrouter_client.create(
+                    loop.transcript, model=self._model, stream=True, **loop.request_params()
+                )

@@ -36,6 +36,7 @@ from .._structured import (
     structured_chain,
 )
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
+from .._usage import UsageLimits, check_limits, combine, current_meter, metering
 from . import sending
 from .base import BaseClient
 from .streaming import Stream
@@ -99,6 +100,8 @@ class OpenRouterClient(BaseClient, SeedMethods):
         max_stream_idle_lines: How many SSE lines in a row may bring no chunk (comments
             such as ``: OPENROUTER PROCESSING``, blank lines, empty or choice-less events)
             before the stream fails with :class:`StreamError` as stuck.
+        usage_limits: Default bounds on the requests, tokens and cost of each call (see
+            :class:`UsageLimits`); a call's own ``usage_limits=`` applies as well.
     """
 
     _retry_event = "chat.retry"
@@ -125,6 +128,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
         max_string_length: int | None = None,
         stream_timeout: float | None = 1800.0,
         max_stream_idle_lines: int = 10_000,
+        usage_limits: UsageLimits | None = None,
     ) -> None:
         config = EndpointConfig.create(
             key=token,
@@ -160,6 +164,8 @@ class OpenRouterClient(BaseClient, SeedMethods):
         self._max_stream_idle_lines: int = check_int(
             "max_stream_idle_lines", max_stream_idle_lines, minimum=1
         )
+        self._usage_limits = check_limits(usage_limits)
+        self._is_openrouter = httpx.URL(config.root).host == "openrouter.ai"
         self._url = httpx.URL(config.url("/chat/completions"))
         self._stream_headers = httpx.Headers(self._headers)
         self._stream_headers["Accept"] = "text/event-stream"
@@ -177,6 +183,16 @@ class OpenRouterClient(BaseClient, SeedMethods):
     @model.setter
     def model(self, value: str | OpenRouterModel) -> None:
         self._model = resolve_model(value)
+
+    def _limits(self, usage_limits: Any) -> UsageLimits | None:
+        return combine(check_limits(usage_limits), self._usage_limits)
+
+    def _accounting(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params``, asking OpenRouter to report the cost when a limit needs it."""
+        meter = current_meter()
+        if self._is_openrouter and "usage" not in params and meter and meter.wants_cost:
+            return {**params, "usage": {"include": True}}
+        return params
 
     @property
     def structured(self) -> StructuredSettings:
@@ -199,6 +215,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
         stream: Literal[False] = False,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ChatCompletion: ...
 
@@ -211,6 +228,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
         stream: Literal[True],
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> Stream: ...
 
@@ -222,6 +240,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
         stream: bool = False,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ChatCompletion | Stream:
         """Send a chat completion request.
@@ -229,12 +248,15 @@ class OpenRouterClient(BaseClient, SeedMethods):
         ``params`` go into the request body as given (``temperature``, ``tools``,
         ``max_tokens``, OpenRouter's ``provider`` ...); ``None`` values are left out.
         With ``stream=True`` the result is an :class:`Stream` of chunks.
+        ``usage_limits`` (default: the client's) bounds the requests, tokens and cost
+        of this call, retries included (see :class:`UsageLimits`).
         """
-        slug = self._model if model is None else resolve_model(model)
-        body = build_chat_body(slug, messages, params, stream=stream)
-        if stream:
-            return self._open_stream(body, slug, timeout, extra_headers)
-        return self._complete(body, slug, timeout, extra_headers, ChatCompletion)
+        with metering(self._limits(usage_limits)):
+            slug = self._model if model is None else resolve_model(model)
+            body = build_chat_body(slug, messages, self._accounting(params), stream=stream)
+            if stream:
+                return self._open_stream(body, slug, timeout, extra_headers)
+            return self._complete(body, slug, timeout, extra_headers, ChatCompletion)
 
     chat = create
 
@@ -247,6 +269,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
         mode: StructuredMode | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
         **params: Any,
     ) -> ParsedChatCompletion[T]:
         """Ask for a reply matching ``response_format`` (a Pydantic model class).
@@ -263,7 +286,25 @@ class OpenRouterClient(BaseClient, SeedMethods):
         Args:
             mode: ``"json_schema"``, ``"tool"``, ``"json_object"`` or ``"prompted"``: use
                 this mode only, with no fallback.
+            usage_limits: Bounds on the requests, tokens and cost of the whole call,
+                re-asks and retries included (default: the client's).
         """
+        with metering(self._limits(usage_limits)):
+            return self._parse(
+                messages, response_format, model, mode, timeout, extra_headers, params
+            )
+
+    def _parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        model: str | OpenRouterModel | None,
+        mode: StructuredMode | None,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        params: dict[str, Any],
+    ) -> ParsedChatCompletion[T]:
+        params = self._accounting(params)
         settings = self._structured
         replies = StructuredReplies(response_format, settings.parse_retries, settings.options)
         slug = self._model if model is None else resolve_model(model)
@@ -331,8 +372,13 @@ class OpenRouterClient(BaseClient, SeedMethods):
         )
         if is_debug():
             get_logger().debug("chat.request", model=slug, url=str(request.url), bytes=len(body))
+        meter = current_meter()
+        if meter is not None:
+            meter.before_request()
         response, content = self._send_and_read(request, self._config.deadline(timeout))
         completion = decode_completion(response.status_code, response.headers, content, cls)
+        if meter is not None:
+            meter.after_response(completion.usage)
         if is_debug():
             get_logger().debug(
                 "chat.response",
@@ -378,6 +424,9 @@ class OpenRouterClient(BaseClient, SeedMethods):
         if is_debug():
             get_logger().debug("chat.stream", model=slug, url=str(request.url), bytes=len(body))
         limit = self._config.max_response_bytes
+        meter = current_meter()
+        if meter is not None:
+            meter.before_request()
         response = sending.open_response(self._http, request, opening)
         try:
             if response.status_code >= 400 or not is_event_stream(response.headers):
@@ -388,6 +437,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
                 max_line=limit,
                 deadline=whole,
                 max_idle_lines=self._max_stream_idle_lines,
+                meter=meter,
             )
         except BaseException:
             response.close()

@@ -19,10 +19,12 @@ from .._logging import get_logger
 from .._mcp import (
     DEFAULT_MAX_TOOLS,
     DEFAULT_TIMEOUT,
+    ApprovalRule,
     Budget,
     MCPServerInfo,
     RenamedTool,
     ServerSpec,
+    approval_rules,
     format_call_result,
     model_tool_name,
     server_spec,
@@ -38,11 +40,18 @@ __all__ = ["MCPClient"]
 class _Mounted:
     """A registered server: its connection and its tools' registry names."""
 
-    __slots__ = ("connection", "names", "namespace", "version")
+    __slots__ = ("approval", "connection", "names", "namespace", "version")
 
-    def __init__(self, connection: MCPConnection, namespace: bool) -> None:
+    def __init__(
+        self,
+        connection: MCPConnection,
+        namespace: bool,
+        approval: Callable[[str], ApprovalRule],
+    ) -> None:
         self.connection = connection
         self.namespace = namespace
+        #: The server's tool name -> its ``requires_approval`` rule.
+        self.approval = approval
         #: registry name -> the server's tool name
         self.names: dict[str, str] = {}
         #: The version of the server's tool list registered now (-1: none yet).
@@ -163,6 +172,7 @@ class MCPClient(ToolClient, MCPSeedMethods):
         deny: Iterable[str] | None = None,
         tool_filter: Callable[[Any], bool] | None = None,
         max_tools: int | None = DEFAULT_MAX_TOOLS,
+        requires_approval: ApprovalRule | Mapping[str, ApprovalRule] = False,
     ) -> list[str]:
         """Connect to an MCP server and register its tools; returns their registry names.
 
@@ -199,6 +209,10 @@ class MCPClient(ToolClient, MCPSeedMethods):
                 tools registered stay and only the first new ones up to the cap are added
                 (a warning is logged, and ``mcp_servers[name].dropped`` counts the rest).
                 Filters and cap apply to every new list the server announces.
+            requires_approval: The server's tools run only once a human approved the
+                call: ``True`` for all of them, a function of a call's arguments deciding
+                per call, or a mapping of the server's own tool names to either (tools
+                not named need none). See :meth:`register_tool`.
 
         Raises:
             ConfigurationError: Bad arguments, a name already registered, no ``mcp`` SDK,
@@ -220,23 +234,26 @@ class MCPClient(ToolClient, MCPSeedMethods):
             max_tools=max_tools,
         )
         namespace = check_bool("namespace", namespace)
+        approval = approval_rules(name, requires_approval)
         with self._mount_lock:
             if name in self._servers or name in self._pending:
                 raise ConfigurationError(f"an MCP server named {name!r} is already registered")
             self._pending.add(name)
         try:
-            return self._register(spec, namespace)
+            return self._register(spec, namespace, approval)
         finally:
             with self._mount_lock:
                 self._pending.discard(name)
 
-    def _register(self, spec: ServerSpec, namespace: bool) -> list[str]:
+    def _register(
+        self, spec: ServerSpec, namespace: bool, approval: Callable[[str], ApprovalRule]
+    ) -> list[str]:
         name = spec.name
         budget = Budget(spec.timeout)
         connection = self._connections.connect(
             spec, lambda tools, version, work: self._prepare_tools(name, tools, version, work)
         )
-        mounted = _Mounted(connection, namespace)
+        mounted = _Mounted(connection, namespace, approval)
         with self._mount_lock:
             self._servers[name] = mounted
         try:
@@ -304,20 +321,28 @@ class MCPClient(ToolClient, MCPSeedMethods):
                     server, mask.text(mcp_tool.name), taken, namespace=mounted.namespace
                 )
             )
-            tool = self._build_tool(spec.name, model_name, mcp_tool, mask)
+            tool = self._build_tool(spec.name, model_name, mcp_tool, mask, mounted.approval)
             if tool is None:
                 continue
             taken.add(model_name)
             built[model_name] = (mcp_tool.name, tool)
         return _Plan(mounted, version, built)
 
-    def _build_tool(self, server: str, model_name: str, mcp_tool: Any, mask: Any) -> Tool | None:
+    def _build_tool(
+        self,
+        server: str,
+        model_name: str,
+        mcp_tool: Any,
+        mask: Any,
+        approval: Callable[[str], ApprovalRule],
+    ) -> Tool | None:
         try:
             return build_tool(
                 model_name,
                 mask.text(mcp_tool.description or ""),
                 self._tool_function(server, mcp_tool.name),
                 mask.data(mcp_tool.input_schema),
+                requires_approval=approval(mcp_tool.name),
             )
         except Exception as exc:  # one malformed tool does not hide the others
             get_logger().warning(
@@ -354,6 +379,7 @@ class MCPClient(ToolClient, MCPSeedMethods):
                         renamed,
                         RenamedTool(mcp_name, tool),
                         mounted.connection.spec.mask,
+                        mounted.approval,
                     )
                     if rebuilt is None:
                         continue

@@ -63,10 +63,10 @@ def fetch(
             with _concurrency.fail_at(deadline.at):
                 response = http.send(request, stream=True)
                 content = _read_body(response, deadline, limit, OpenRouterAPIError)
+                return response, content
     finally:
         if response is not None:
             response.close()
-    return response, content
 
 
 def _read_body(

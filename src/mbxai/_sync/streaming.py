@@ -17,6 +17,7 @@ from .._errors import LineTooLongError, OpenRouterAPIError, StreamError
 from .._http import NO_DEADLINE, BodyDecoder, Deadline
 from .._sse import LineDecoder, SSEDecoder
 from .._types import ChatCompletionChunk, Usage
+from .._usage import UsageMeter
 from .sending import next_chunk, raw_chunks
 
 __all__ = ["Stream"]
@@ -52,8 +53,11 @@ class Stream:
         max_line: int = 32 * 1024 * 1024,
         deadline: Deadline = NO_DEADLINE,
         max_idle_lines: int | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self._response = response
+        #: The usage limits this stream's usage counts against, once it is in.
+        self._meter = meter
         # raises here, before any reading, for an encoding that cannot be decoded
         self._body = BodyDecoder(
             response.headers, response.status_code, limit=None, error=StreamError
@@ -135,6 +139,9 @@ class Stream:
         finally:
             response.close()
             _finish(chunks)
+        if self._meter is not None:
+            meter, self._meter = self._meter, None
+            meter.after_response(self.usage)
         if not self._done and self.finish_reason is None:
             raise self._unfinished()
 

@@ -68,6 +68,7 @@ class HumanInteractionType(StrEnum):
     DECISION = "decision"  #: pick one of ``options``
     QUESTION = "question"  #: free text
     DIALOG_OPTION = "dialog_option"  #: a UI-handled flow (login, approval...) named by id
+    TOOL_APPROVAL = "tool_approval"  #: allow (``approve``) or refuse (``deny``) one tool call
 
 
 class AgentState(StrEnum):
@@ -113,6 +114,10 @@ class HumanInLoopRequest(_Model):
     dialog_options: list[DialogOption] = Field(default_factory=list)
     task_id: str | None = None
     context: str = ""
+    #: For ``TOOL_APPROVAL``: the tool the call is for.
+    tool: str | None = None
+    #: For ``TOOL_APPROVAL``: the call's arguments (the model's; injected values never).
+    arguments: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def parameters(self) -> dict[str, Any]:
