@@ -78,12 +78,32 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "ToolClient",
         "ToolStream",
     ),
+    "._content": (
+        "ContentPart",
+        "audio_part",
+        "image_part",
+        "pdf_part",
+        "text_part",
+        "user_message",
+    ),
     "._function_schema": ("Tool",),
+    "._openrouter": (
+        "CacheControl",
+        "FileParserPlugin",
+        "GenerationStats",
+        "MaxPrice",
+        "ModelInfo",
+        "ProviderPreferences",
+        "Reasoning",
+        "ResponseHealingPlugin",
+        "WebPlugin",
+    ),
     "._usage": ("UsageLimits",),
     "._types": (
         "ChatCompletion",
         "ChatCompletionChunk",
         "ChatCompletionMessage",
+        "CostDetails",
         "ParsedChatCompletion",
         "ParsedToolChatCompletion",
         "PendingApproval",
@@ -135,14 +155,19 @@ __all__ = [
     "AsyncToolStream",
     "AuthenticationError",
     "BadRequestError",
+    "CacheControl",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
     "ClientClosedError",
     "ConfigurationError",
+    "ContentPart",
+    "CostDetails",
     "DialogOption",
+    "FileParserPlugin",
     "FileSessionHandler",
     "GeneratedImage",
+    "GenerationStats",
     "GoalEvaluation",
     "HumanInLoopRequest",
     "HumanInLoopResponse",
@@ -163,6 +188,8 @@ __all__ = [
     "MCPServerInfo",
     "MCPTooManyToolsError",
     "MCPToolError",
+    "MaxPrice",
+    "ModelInfo",
     "NotFoundError",
     "OpenRouterAPIError",
     "OpenRouterClient",
@@ -173,9 +200,12 @@ __all__ = [
     "ParsedToolChatCompletion",
     "PendingApproval",
     "PermissionDeniedError",
+    "ProviderPreferences",
     "RateLimitError",
+    "Reasoning",
     "RedisSessionHandler",
     "RequirementAnalysis",
+    "ResponseHealingPlugin",
     "SQLSessionHandler",
     "SessionConflictError",
     "SessionCorruptError",
@@ -201,9 +231,15 @@ __all__ = [
     "Usage",
     "UsageLimitExceeded",
     "UsageLimits",
+    "WebPlugin",
     "__version__",
+    "audio_part",
+    "image_part",
     "list_models",
+    "pdf_part",
     "register_model",
+    "text_part",
+    "user_message",
 ]
 
 if _typing.TYPE_CHECKING:
@@ -218,9 +254,28 @@ if _typing.TYPE_CHECKING:
     )
     from ._async.streaming import AsyncStream
     from ._async.tools import AsyncToolClient, AsyncToolStream
+    from ._content import (
+        ContentPart,
+        audio_part,
+        image_part,
+        pdf_part,
+        text_part,
+        user_message,
+    )
     from ._function_schema import Tool
     from ._images import GeneratedImage, ImageResponse, ImageUsage
     from ._mcp import MCPServerInfo
+    from ._openrouter import (
+        CacheControl,
+        FileParserPlugin,
+        GenerationStats,
+        MaxPrice,
+        ModelInfo,
+        ProviderPreferences,
+        Reasoning,
+        ResponseHealingPlugin,
+        WebPlugin,
+    )
     from ._sync.agent import AgentClient
     from ._sync.client import OpenRouterClient
     from ._sync.images import ImageClient
@@ -232,6 +287,7 @@ if _typing.TYPE_CHECKING:
         ChatCompletion,
         ChatCompletionChunk,
         ChatCompletionMessage,
+        CostDetails,
         ParsedChatCompletion,
         ParsedToolChatCompletion,
         PendingApproval,

@@ -199,6 +199,8 @@ class AgentSession(BaseModel):
     human_log: list[HumanLogEntry] = Field(default_factory=list)
     secrets: dict[str, str] = Field(default_factory=dict, description="name -> encrypted value")
     journal: list[JournalEntry] = Field(default_factory=list)
+    #: The content parts (images, PDFs, audio) given with the request, as JSON.
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
     #: Task id -> its tool loop waiting for approvals.
     paused_loops: dict[str, PausedToolLoop] = Field(default_factory=dict)
     #: Requests, tokens and cost spent by the session so far (its usage limits count them).
@@ -250,8 +252,9 @@ class AgentSession(BaseModel):
 # -- prompts -------------------------------------------------------------------------------
 
 _SYSTEM = (
-    "You are the {step} step of a planning agent. Be concise and concrete. "
-    "Reply with JSON only, matching the given schema."
+    "You are a planning agent working in steps: planning the tasks of a request, "
+    "executing each task, evaluating whether the goal is met. The last message names "
+    "the step. Be concise and concrete. Reply with JSON only, matching the given schema."
 )
 
 
@@ -289,15 +292,15 @@ def forget_journal(session: AgentSession, task_id: str) -> None:
     session.journal = [entry for entry in session.journal if entry.task_id != task_id]
 
 
-def plan_messages(
-    session: AgentSession,
+def _system(
     tools: list[tuple[str, str, list[str]]],
     dialog_options: list[DialogOption],
     ask_humans: bool,
-    final: type[BaseModel],
-) -> list[dict[str, Any]]:
-    lines = [_history(session) + f"Request: {session.prompt}", ""]
-    lines.append(f"The final answer must fill this structure: {final.__name__}.")
+) -> dict[str, Any]:
+    """The system prompt every step of a session shares: the same text for each call, so
+    providers with prompt caching serve it (and the tool definitions before it) from the
+    cache. What changes from step to step comes after it."""
+    lines = [_SYSTEM]
     if tools:
         lines.append("Tools the tasks can call:")
         for name, description, needs in tools:
@@ -315,22 +318,58 @@ def plan_messages(
                 lines.append(f"- {option.id}: {option.title}. {option.description}")
     else:
         lines.append("No human is available: set human_interaction to null and assume sensibly.")
+    return {"role": "system", "content": "\n".join(lines)}
+
+
+def _request(session: AgentSession, final: type[BaseModel]) -> dict[str, Any]:
+    """The user's request, as every step of the session sees it (the stable part of the
+    conversation, after the system prompt): earlier turns, the request, its attachments."""
+    text = (
+        _history(session)
+        + f"Request: {session.prompt}\n"
+        + f"The final answer must fill this structure: {final.__name__}."
+    )
+    if not session.attachments:
+        return {"role": "user", "content": text}
+    return {"role": "user", "content": [{"type": "text", "text": text}, *session.attachments]}
+
+
+def plan_messages(
+    session: AgentSession,
+    tools: list[tuple[str, str, list[str]]],
+    dialog_options: list[DialogOption],
+    ask_humans: bool,
+    final: type[BaseModel],
+) -> list[dict[str, Any]]:
     return [
-        {"role": "system", "content": _SYSTEM.format(step="planning")},
-        {"role": "user", "content": "\n".join(lines)},
+        _system(tools, dialog_options, ask_humans),
+        _request(session, final),
+        {
+            "role": "user",
+            "content": "Step: planning. Analyse the request and plan the tasks that achieve it.",
+        },
     ]
 
 
-def task_messages(session: AgentSession, task: Task, max_chars: int) -> list[dict[str, Any]]:
+def task_messages(
+    session: AgentSession,
+    task: Task,
+    max_chars: int,
+    *,
+    tools: list[tuple[str, str, list[str]]],
+    dialog_options: list[DialogOption],
+    ask_humans: bool,
+    final: type[BaseModel],
+) -> list[dict[str, Any]]:
     done = [
         t
         for t in (session.todo_list.tasks if session.todo_list else [])
         if t.status in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED)
         and t.id != task.id
     ]
-    lines = [
-        f"Overall goal: {session.requirement_analysis.goal if session.requirement_analysis else session.prompt}"
-    ]
+    lines = ["Step: task execution. Use tools when they help."]
+    if session.requirement_analysis:
+        lines.append(f"Overall goal: {session.requirement_analysis.goal}")
     if done:
         lines.append("Finished tasks:")
         for t in done:
@@ -346,19 +385,23 @@ def task_messages(session: AgentSession, task: Task, max_chars: int) -> list[dic
     if task.human_input:
         lines.append(task.human_input)
     return [
-        {
-            "role": "system",
-            "content": _SYSTEM.format(step="task execution") + " Use tools when they help.",
-        },
+        _system(tools, dialog_options, ask_humans),
+        _request(session, final),
         {"role": "user", "content": "\n".join(lines)},
     ]
 
 
 def evaluation_messages(
-    session: AgentSession, final: type[BaseModel], max_chars: int
+    session: AgentSession,
+    final: type[BaseModel],
+    max_chars: int,
+    *,
+    tools: list[tuple[str, str, list[str]]],
+    dialog_options: list[DialogOption],
+    ask_humans: bool,
 ) -> list[dict[str, Any]]:
     analysis = session.requirement_analysis
-    lines = [_history(session) + f"Request: {session.prompt}"]
+    lines = ["Step: goal evaluation."]
     if analysis:
         lines.append(f"Goal: {analysis.goal}")
         if analysis.success_criteria:
@@ -374,7 +417,8 @@ def evaluation_messages(
         "and list follow-up tasks only if the goal is not achieved."
     )
     return [
-        {"role": "system", "content": _SYSTEM.format(step="goal evaluation")},
+        _system(tools, dialog_options, ask_humans),
+        _request(session, final),
         {"role": "user", "content": "\n".join(lines)},
     ]
 

@@ -12,6 +12,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from ._client_base import api_error, decode_body, decode_response
+from ._content import message_with_parts
 from ._errors import (
     ConfigurationError,
     LineTooLongError,
@@ -21,6 +22,7 @@ from ._errors import (
 from ._http import (
     is_event_stream,
 )
+from ._openrouter import CacheControl, apply_cache
 from ._sse import LineDecoder, ServerSentEvent, SSEDecoder
 from ._types import ChatCompletion, ChatCompletionChunk
 
@@ -61,22 +63,29 @@ def _message_param(index: int, message: Any) -> Any:
             f"messages[{index}] must be a mapping with a 'role' key "
             f"(like {{'role': 'user', 'content': '...'}}), got {message!r:.80}"
         )
-    return message
+    return message_with_parts(message)
 
 
 def build_chat_body(
-    model: str, messages: Sequence[Any], params: Mapping[str, Any], *, stream: bool
+    model: str,
+    messages: Sequence[Any],
+    params: Mapping[str, Any],
+    *,
+    stream: bool,
+    cache: CacheControl | None = None,
 ) -> bytes:
-    """Serialise a chat completion request. ``None`` params are left out."""
+    """Serialise a chat completion request. ``None`` params are left out; with ``cache``,
+    the messages carry prompt-cache breakpoints (:func:`~mbxai._openrouter.apply_cache`)."""
     if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
         raise ConfigurationError(
             f"messages must be a list of message dicts, got {type(messages).__name__}"
         )
     if not messages:
         raise ConfigurationError("messages must not be empty")
+    params_list = [_message_param(i, m) for i, m in enumerate(messages)]
     body: dict[str, Any] = {
         "model": model,
-        "messages": [_message_param(i, m) for i, m in enumerate(messages)],
+        "messages": apply_cache(params_list, cache) if cache is not None else params_list,
     }
     for key, value in params.items():
         if value is not None:

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 from . import _json
 from ._errors import ConfigurationError, OpenRouterAPIError, StructuredOutputError
 from ._logging import get_logger, is_debug
+from ._openrouter import MODE_PARAMETERS
 from ._schema import SchemaFormat, extract_json, reask_messages, response_format_for
 from ._types import ChatCompletion, ChatCompletionMessage
 
@@ -147,6 +148,20 @@ class EndpointMemory:
 
     def reject_tools(self, slug: str) -> None:
         self._no_tools.add(slug)
+
+    def learn(self, slug: str, supported_parameters: Sequence[str]) -> None:
+        """Take what the endpoint's model list says ``slug`` supports: the structured
+        modes and native tool calling it lacks are skipped from now on, instead of being
+        found out by a failed request. An empty list (an endpoint that does not say)
+        teaches nothing."""
+        if not supported_parameters:
+            return
+        supported = set(supported_parameters)
+        for mode, needs in MODE_PARAMETERS.items():
+            if supported.isdisjoint(needs):
+                self.reject(slug, mode)
+        if "tools" not in supported:
+            self.reject_tools(slug)
 
 
 @dataclass(frozen=True, slots=True)

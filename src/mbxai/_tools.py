@@ -21,6 +21,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from . import _json
+from ._content import ContentPart, message_with_parts, split_parts
 from ._errors import ConfigurationError, ToolLoopLimitError, UsageLimitExceeded
 from ._function_schema import Tool
 from ._masking import Masker
@@ -47,6 +48,7 @@ __all__ = [
     "check_max_rounds",
     "clip_result",
     "format_result",
+    "merge_reasoning_detail",
     "transcript_on_limit",
 ]
 
@@ -265,6 +267,8 @@ class ToolLoop:
         )
         self.max_result_chars = check_max_result_chars(max_result_chars)
         self._approvals = _check_approvals(approvals)
+        #: Content parts tools returned this round, by call id (sent after the results).
+        self._attachments: dict[str, list[ContentPart]] = {}
         self._params = dict(params)
         self._definitions = registry.definitions()
 
@@ -319,6 +323,8 @@ class ToolLoop:
                 break
             if message.get("role") == "tool":
                 answered.add(str(message.get("tool_call_id")))
+                continue
+            if _is_attachments(message):
                 continue
             if message.get("role") == "assistant" and message.get("tool_calls"):
                 try:
@@ -445,12 +451,23 @@ class ToolLoop:
                 kwargs[param] = self._context[param]
         return PreparedCall(call, tool, kwargs)
 
-    def result(self, value: Any) -> str:
+    def result(self, value: Any, call: ToolCall | None = None) -> str:
         """A successful call's return value as message content: context values masked
         (in the value itself, then in the text), clipped to ``max_result_chars``.
 
+        Content parts in it (an image, a PDF, audio; alone or in a list) are kept to be
+        sent after the round's results, in a user message (tool results are text only);
+        the text result says they follow.
+
         Raises ``ValueError`` for a value JSON cannot hold.
         """
+        value, parts = split_parts(value)
+        if parts and call is not None:
+            self._attachments[call.id] = parts
+            note = f"[{len(parts)} attachment(s) follow in the next message]"
+            value = note if value is None else [value, note]
+        elif parts:
+            value = [part.to_param() for part in parts] if value is None else value
         if not isinstance(value, str) and self.masker:
             value = self.masker.data(value)
         return self.clip(self.mask(format_result(value)))
@@ -464,9 +481,27 @@ class ToolLoop:
         return clip_result(text, self.max_result_chars)
 
     def add_results(self, calls: Sequence[ToolCall], contents: Sequence[str]) -> None:
-        """Append one ``tool`` message per call, in the order of the calls."""
+        """Append one ``tool`` message per call, in the order of the calls; then, if tools
+        returned content parts, one user message carrying them, each after a line naming
+        its call."""
+        attached: list[dict[str, Any]] = []
+        if self.transcript and _is_attachments(self.transcript[-1]):
+            # The round was paused for approvals after some calls returned parts: the
+            # results of the rest go before that message, which stays last.
+            attached = list(self.transcript.pop()["content"])
         for call, content in zip(calls, contents, strict=True):
             self.transcript.append({"role": "tool", "tool_call_id": call.id, "content": content})
+            parts = self._attachments.pop(call.id, None)
+            if parts:
+                attached.append(
+                    {
+                        "type": "text",
+                        "text": f"{_ATTACHMENTS_OF}{call.id} ({call.function.name}):",
+                    }
+                )
+                attached += [part.to_param() for part in parts]
+        if attached:
+            self.transcript.append({"role": "user", "content": attached})
 
     def add_messages(self, messages: Iterable[dict[str, Any]]) -> None:
         self.transcript.extend(messages)
@@ -532,26 +567,59 @@ def check_max_rounds(value: Any) -> int:
     return value
 
 
+_ATTACHMENTS_OF: Final = "Attachments of tool call "
+
+
+def _is_attachments(message: Any) -> bool:
+    """Whether ``message`` is the user message :meth:`ToolLoop.add_results` adds for the
+    content parts tools returned."""
+    if not isinstance(message, Mapping) or message.get("role") != "user":
+        return False
+    content = message.get("content")
+    if not isinstance(content, list) or not content or not isinstance(content[0], Mapping):
+        return False
+    return str(content[0].get("text", "")).startswith(_ATTACHMENTS_OF)
+
+
 def _copy_message(message: Any) -> Any:
     if isinstance(message, BaseModel):
         to_param = getattr(message, "to_param", None)
         return to_param() if to_param else message.model_dump(exclude_none=True)
     if isinstance(message, Mapping):
-        return dict(message)
+        return dict(message_with_parts(message))
     return message  # build_chat_body reports what is wrong with it
 
 
 # -- streaming --------------------------------------------------------------------------------
 
 
+#: The fields of a reasoning detail that stream in pieces (the rest arrive whole).
+_DETAIL_TEXT: Final = ("text", "summary", "data")
+
+
+def merge_reasoning_detail(details: dict[int, dict[str, Any]], piece: dict[str, Any]) -> None:
+    """Add one streamed piece of ``reasoning_details`` to ``details`` (by its ``index``):
+    its text, summary or encrypted data appended to the detail's, its other fields (type,
+    signature, format, id) set."""
+    index = piece.get("index", len(details))
+    key = index if isinstance(index, int) else len(details)
+    detail = details.setdefault(key, {})
+    for name, value in piece.items():
+        if name in _DETAIL_TEXT and isinstance(value, str) and isinstance(detail.get(name), str):
+            detail[name] += value
+        elif value is not None or name not in detail:
+            detail[name] = value
+
+
 class DeltaAccumulator:
     """Rebuilds the assistant message of a streamed round from its chunks."""
 
-    __slots__ = ("_calls", "_content", "_reasoning", "_refusal")
+    __slots__ = ("_calls", "_content", "_details", "_reasoning", "_refusal")
 
     def __init__(self) -> None:
         self._content: list[str] = []
         self._reasoning: list[str] = []
+        self._details: dict[int, dict[str, Any]] = {}
         self._refusal: list[str] = []
         self._calls: dict[int, dict[str, str]] = {}
 
@@ -564,6 +632,9 @@ class DeltaAccumulator:
                 self._content.append(delta.content)
             if delta.reasoning:
                 self._reasoning.append(delta.reasoning)
+            for piece in delta.reasoning_details or ():
+                if isinstance(piece, dict):
+                    merge_reasoning_detail(self._details, piece)
             if delta.refusal:
                 self._refusal.append(delta.refusal)
             for part in delta.tool_calls or ():
@@ -585,6 +656,7 @@ class DeltaAccumulator:
         return ChatCompletionMessage(
             content="".join(self._content) if self._content or not calls else None,
             reasoning="".join(self._reasoning) or None,
+            reasoning_details=[self._details[i] for i in sorted(self._details)] or None,
             refusal="".join(self._refusal) or None,
             tool_calls=calls or None,
         )

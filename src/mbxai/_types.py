@@ -7,6 +7,8 @@ survive a round trip instead of being dropped.
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +23,7 @@ __all__ = [
     "ChoiceDeltaToolCallFunction",
     "ChunkChoice",
     "CompletionTokensDetails",
+    "CostDetails",
     "FunctionCall",
     "Message",
     "ParsedChatCompletion",
@@ -33,6 +36,7 @@ __all__ = [
     "ToolCall",
     "ToolChatCompletion",
     "Usage",
+    "add_exact",
 ]
 
 T = TypeVar("T")
@@ -66,7 +70,12 @@ class ChatCompletionMessage(_Model):
     role: Literal["assistant", "user", "system", "tool", "developer"] = "assistant"
     content: str | None = None
     refusal: str | None = None
+    #: The model's reasoning text (reasoning models, unless ``Reasoning(exclude=True)``).
     reasoning: str | None = None
+    #: The reasoning as the provider gave it (text, summaries, encrypted blocks with their
+    #: signatures). Sent back unchanged with the message, as reasoning models need to
+    #: keep their chain of thought across tool rounds.
+    reasoning_details: list[dict[str, Any]] | None = None
     tool_calls: list[ToolCall] | None = None
 
     def to_param(self) -> dict[str, Any]:
@@ -83,31 +92,63 @@ class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
 
 
 class PromptTokensDetails(_Model):
+    """Where the prompt's tokens came from: read from the cache, written to it, audio."""
+
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    audio_tokens: int | None = None
 
 
 class CompletionTokensDetails(_Model):
+    """What the completion's tokens were: reasoning, images."""
+
     reasoning_tokens: int | None = None
+    image_tokens: int | None = None
+
+
+class CostDetails(_Model):
+    """OpenRouter's cost breakdown: what the upstream provider charged (for BYOK keys,
+    the cost billed by the provider rather than OpenRouter)."""
+
+    upstream_inference_cost: float | None = None
+    upstream_inference_prompt_cost: float | None = None
+    upstream_inference_completions_cost: float | None = None
 
 
 class Usage(_Model):
     """Token usage of one call, or summed over several (``a + b``).
 
-    ``cost`` is OpenRouter's charge in credits when the provider reports it.
+    ``cost`` is OpenRouter's charge in credits (USD) as it reports it with usage
+    accounting (on by default for OpenRouter); sums are exact to the decimal digits
+    reported, however many requests they cover.
     """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     cost: float | None = None
+    is_byok: bool | None = None
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    cost_details: CostDetails | None = None
 
     @property
     def reasoning_tokens(self) -> int:
         """Reasoning tokens counted inside ``completion_tokens`` (0 when not reported)."""
         details = self.completion_tokens_details
         return (details.reasoning_tokens or 0) if details else 0
+
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens read from the provider's cache (0 when not reported)."""
+        details = self.prompt_tokens_details
+        return (details.cached_tokens or 0) if details else 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        """Prompt tokens written to the provider's cache (0 when not reported)."""
+        details = self.prompt_tokens_details
+        return (details.cache_write_tokens or 0) if details else 0
 
     def __add__(self, other: Usage | None) -> Usage:
         """The sum of two usages: every count summed, nested details (cached tokens,
@@ -119,21 +160,32 @@ class Usage(_Model):
     __radd__ = __add__
 
 
-def _sum(a: Any, b: Any) -> Any:
-    """Field-wise sum of two usage dicts: numbers added, dicts merged, ``None`` ignored;
-    for anything else (a string, say) the later value wins."""
+def add_exact(a: float | None, b: float | None) -> float | None:
+    """``a + b`` computed in decimal from their shortest representations, so a sum of
+    reported costs has no binary rounding noise; ``None`` counts as nothing."""
     if a is None:
         return b
     if b is None:
         return a
-    numbers = (int, float)
-    if (
-        isinstance(a, numbers)
-        and isinstance(b, numbers)
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
-    ):
+    if not (math.isfinite(a) and math.isfinite(b)):
         return a + b
+    return float(Decimal(repr(a)) + Decimal(repr(b)))
+
+
+def _sum(a: Any, b: Any) -> Any:
+    """Field-wise sum of two usage dicts: numbers added (floats in decimal, so costs such
+    as ``0.1 + 0.2`` sum to ``0.3``, not ``0.30000000000000004``), dicts merged, ``None``
+    ignored; for anything else (a string, a flag) the later value wins."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, bool) or isinstance(b, bool):
+        return b
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return add_exact(a, b)
     if isinstance(a, dict) and isinstance(b, dict):
         return {key: _sum(a.get(key), b.get(key)) for key in dict.fromkeys([*a, *b])}
     return b
@@ -152,7 +204,11 @@ class ParsedChoice(Choice, Generic[T]):
 
 
 class ChatCompletion(_Model):
-    """A chat completion; ``choices[0].message.content`` holds the reply."""
+    """A chat completion; ``choices[0].message.content`` holds the reply.
+
+    ``model`` is the model that answered (after OpenRouter's fallbacks, the one that
+    served it, not necessarily the one asked for), ``provider`` the provider that ran it.
+    """
 
     id: str = ""
     object: str = "chat.completion"
@@ -201,6 +257,9 @@ class ChoiceDelta(_Model):
     role: str | None = None
     content: str | None = None
     reasoning: str | None = None
+    #: Pieces of the message's ``reasoning_details``, each with the ``index`` of the
+    #: detail it extends.
+    reasoning_details: list[dict[str, Any]] | None = None
     refusal: str | None = None
     tool_calls: list[ChoiceDeltaToolCall] | None = None
 

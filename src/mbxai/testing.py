@@ -56,13 +56,19 @@ def call(name: str, /, **arguments: Any) -> FakeToolCall:
 
 @dataclass(frozen=True)
 class Reply:
-    """A scripted assistant reply: text, tool calls, or both."""
+    """A scripted assistant reply: text, tool calls, or both; with reasoning (text and
+    OpenRouter's ``reasoning_details``) and the ``model`` and ``provider`` that served it
+    (default: the model asked for, ``"fake"``)."""
 
     content: str | None = None
     tool_calls: list[FakeToolCall] = field(default_factory=list)
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
     refusal: str | None = None
+    reasoning: str | None = None
+    reasoning_details: list[dict[str, Any]] | None = None
+    model: str | None = None
+    provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,10 @@ class FakeModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if reply.refusal:
             message["refusal"] = reply.refusal
+        if reply.reasoning is not None:
+            message["reasoning"] = reply.reasoning
+        if reply.reasoning_details is not None:
+            message["reasoning_details"] = [dict(d) for d in reply.reasoning_details]
         calls = _tool_call_dicts(reply, number)
         if calls:
             message["tool_calls"] = calls
@@ -247,8 +257,8 @@ class FakeModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
             "id": f"gen-fake-{number}",
             "object": "chat.completion",
             "created": 1_700_000_000 + number,
-            "model": body.get("model") or self.model,
-            "provider": "fake",
+            "model": reply.model or body.get("model") or self.model,
+            "provider": reply.provider or "fake",
             "choices": [
                 {
                     "index": 0,
@@ -264,11 +274,19 @@ class FakeModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
             "id": f"gen-fake-{number}",
             "object": "chat.completion.chunk",
             "created": 1_700_000_000 + number,
-            "model": body.get("model") or self.model,
+            "model": reply.model or body.get("model") or self.model,
+            "provider": reply.provider or "fake",
         }
         events: list[dict[str, Any]] = [
             {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
         ]
+        for piece in _pieces(reply.reasoning or ""):
+            events.append({**base, "choices": [{"index": 0, "delta": {"reasoning": piece}}]})
+        for index, detail in enumerate(reply.reasoning_details or ()):
+            events.extend(
+                {**base, "choices": [{"index": 0, "delta": {"reasoning_details": [part]}}]}
+                for part in _detail_pieces(index, detail)
+            )
         for piece in _pieces(reply.content or ""):
             events.append({**base, "choices": [{"index": 0, "delta": {"content": piece}}]})
         for index, tool_call in enumerate(_tool_call_dicts(reply, number)):
@@ -291,6 +309,21 @@ class FakeModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
         lines += [f"data: {json.dumps(event)}\n\n" for event in events]
         lines.append("data: [DONE]\n\n")
         return "".join(lines).encode()
+
+
+def _detail_pieces(index: int, detail: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One reasoning detail as a stream sends it: its text in two pieces, the rest whole
+    on the first (the signature on the last, as Anthropic's arrives)."""
+    head = {k: v for k, v in detail.items() if k not in ("text", "signature")}
+    head["index"] = index
+    text = detail.get("text")
+    if not isinstance(text, str):
+        return [{**head, **({"signature": detail["signature"]} if "signature" in detail else {})}]
+    half = len(text) // 2
+    tail: dict[str, Any] = {"index": index, "type": detail.get("type"), "text": text[half:]}
+    if "signature" in detail:
+        tail["signature"] = detail["signature"]
+    return [{**head, "text": text[:half]}, tail]
 
 
 def _error(status: int, message: str) -> httpx.Response:

@@ -92,6 +92,7 @@ async def test_create_sends_body_and_headers(httpx_mock: HTTPXMock) -> None:
         "model": OpenRouterModel.GPT_4O_MINI.value,
         "messages": HELLO,
         "temperature": 0.2,
+        "usage": {"include": True},  # usage accounting: on by default for OpenRouter
     }
 
 
@@ -112,7 +113,7 @@ async def test_chat_is_create_and_model_resolves_everywhere(httpx_mock: HTTPXMoc
         "openai/gpt-4o",
         "some/unlisted-slug",
     ]
-    assert AsyncOpenRouterClient.list_models()["MY_TEST_MODEL"] == "provider/my-model"
+    assert AsyncOpenRouterClient.registered_models()["MY_TEST_MODEL"] == "provider/my-model"
 
 
 async def test_openrouter_extras_are_kept(httpx_mock: HTTPXMock) -> None:

@@ -130,8 +130,9 @@ async def test_max_cost_without_a_reported_cost_is_refused() -> None:
 
 
 async def test_openrouter_is_asked_for_the_cost_when_a_limit_needs_it() -> None:
+    # usage accounting turned off: still asked for when a cost limit needs it
     fake = FakeModel([Reply(content="a", usage=usage(5, cost=0.001)), "b"])
-    client = chat(fake, base_url="https://openrouter.ai/api/v1")
+    client = chat(fake, base_url="https://openrouter.ai/api/v1", usage_accounting=False)
     await client.create(ASK, usage_limits=UsageLimits(max_cost=1.0))
     await client.create(ASK)
     assert fake.requests[0].json["usage"] == {"include": True}

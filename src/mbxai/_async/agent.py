@@ -42,6 +42,7 @@ from .._agent import (
 )
 from .._checks import check_bool, check_callable, check_instance, check_int
 from .._concurrency import AsyncLock, async_call_user_code, call_abandoned
+from .._content import ContentPart, parts_of
 from .._errors import (
     AgentError,
     ConfigurationError,
@@ -439,6 +440,7 @@ class AsyncAgentClient:
         *,
         ask_questions: bool = True,
         usage_limits: UsageLimits | None = None,
+        attachments: Sequence[ContentPart] | None = None,
     ) -> AgentResponse:
         """Run (or resume) a session until it completes, fails or waits for a human.
 
@@ -455,6 +457,10 @@ class AsyncAgentClient:
                 across its resumes (default: the agent's). Reaching one saves the session
                 and raises :class:`UsageLimitExceeded`; ``agent()`` with a higher limit
                 resumes it.
+            attachments: Images, PDFs or audio for the request (:func:`image_part`,
+                :func:`pdf_part`, :func:`audio_part`), shown to every step with it
+                (after the shared system prompt, so cached with it). Kept in the session
+                for its resumes; a next request brings its own.
         """
         limits = combine(check_limits(usage_limits), self._usage_limits)
         if not (
@@ -467,12 +473,14 @@ class AsyncAgentClient:
         if not isinstance(prompt, str):
             raise ConfigurationError(f"prompt must be a string, got {type(prompt).__name__}")
         responses = normalize_responses(human_response)
+        parts = [part.to_param() for part in parts_of(attachments, "attachments")]
         if agent_id is None:
             if responses:
                 raise ConfigurationError(
                     "human_response needs the agent_id of the session that asked"
                 )
             session = AgentSession.new(prompt, final_response_structure)
+            session.attachments = parts
             session.ask_questions = ask_questions
             await self._save(session)
             await self._emit(session, "run_started", message=prompt)
@@ -496,6 +504,7 @@ class AsyncAgentClient:
                 return build_response(session, final_response_structure)
             elif session.state == AgentState.COMPLETED:
                 self._start_turn(session, prompt)
+                session.attachments = parts
                 await self._save(session)
             elif session.state == AgentState.FAILED:
                 if session.iterations >= self.max_task_iterations:
@@ -569,7 +578,7 @@ class AsyncAgentClient:
             await self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                await self._execute(session, runnable[0])
+                await self._execute(session, runnable[0], final)
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -727,7 +736,7 @@ class AsyncAgentClient:
             message=f"{len(session.todo_list.tasks) if session.todo_list else 0} tasks",
         )
 
-    async def _execute(self, session: AgentSession, task: Task) -> None:
+    async def _execute(self, session: AgentSession, task: Task, final: type[BaseModel]) -> None:
         session.state = AgentState.EXECUTING_TASKS
         session.current_task_id = task.id
         if task.status != TaskStatus.IN_PROGRESS:
@@ -743,7 +752,15 @@ class AsyncAgentClient:
                 for call_id, answer in paused.answers.items()
             }
         else:
-            messages = task_messages(session, task, self._max_chars)
+            messages = task_messages(
+                session,
+                task,
+                self._max_chars,
+                tools=self._tool_descriptions(),
+                dialog_options=self.dialog_options,
+                ask_humans=self._asks_humans(session),
+                final=final,
+            )
         context: DeferredContext | None = None
         if hasattr(self._client, "register_tool") and session.secrets:
             # Each secret is decrypted when a tool of this task first needs it, not before.
@@ -838,7 +855,15 @@ class AsyncAgentClient:
         await self._emit(session, "evaluation_started")
         model = evaluation_model(final)
         result = await self._llm().parse(
-            evaluation_messages(session, final, self._max_chars), model
+            evaluation_messages(
+                session,
+                final,
+                self._max_chars,
+                tools=self._tool_descriptions(),
+                dialog_options=self.dialog_options,
+                ask_humans=self._asks_humans(session),
+            ),
+            model,
         )
         session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed

@@ -17,10 +17,26 @@ from .._chat import (
     stream_open_error,
 )
 from .._checks import check_int
-from .._client_base import EndpointConfig, check_seconds
-from .._errors import OpenRouterAPIError
+from .._client_base import EndpointConfig, check_seconds, decode_response
+from .._errors import ConfigurationError, OpenRouterAPIError
 from .._http import Deadline, is_event_stream
 from .._logging import get_logger, is_debug
+from .._openrouter import (
+    CacheControl,
+    GenerationReply,
+    GenerationStats,
+    ModelInfo,
+    ModelList,
+    Plugin,
+    ProviderPreferences,
+    Reasoning,
+    check_cache,
+    check_defaults,
+    needs_breakpoints,
+    request_options,
+    require_parameters,
+    split_options,
+)
 from .._registry import DEFAULT_MODEL, OpenRouterModel, list_models, register_model, resolve_model
 from .._seed import AsyncSeedMethods
 from .._structured import (
@@ -44,6 +60,7 @@ __all__ = ["AsyncOpenRouterClient"]
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 T = TypeVar("T", bound=BaseModel)
+M = TypeVar("M", bound=BaseModel)
 C = TypeVar("C", bound=ChatCompletion)
 #: A ``structured_output=`` setting: "auto", one mode, or modes to try in order.
 StructuredOutput: TypeAlias = "Literal['auto'] | StructuredMode | Sequence[StructuredMode]"
@@ -100,6 +117,25 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
             before the stream fails with :class:`StreamError` as stuck.
         usage_limits: Default bounds on the requests, tokens and cost of each call (see
             :class:`UsageLimits`); a call's own ``usage_limits=`` applies as well.
+        provider: Default provider routing (:class:`ProviderPreferences` or a dict of its
+            fields); a call's ``provider=`` is merged over it field by field.
+        models: Default fallback models, tried in order when the model fails.
+        reasoning: Default reasoning settings (:class:`Reasoning`).
+        transforms: Default prompt transforms (``["middle-out"]``).
+        plugins: Default plugins (:class:`WebPlugin`, :class:`FileParserPlugin`,
+            :class:`ResponseHealingPlugin`).
+        preset: A preset defined in OpenRouter's settings, by slug.
+        user: An id of your end user, for OpenRouter's abuse detection and reports.
+        session_id: Groups requests into one session in OpenRouter's observability.
+        cache: Prompt caching: ``True`` (or a :class:`CacheControl` with a ``ttl``) marks
+            cache breakpoints for the models whose providers need them (Anthropic, Gemini):
+            after the system prompt and at the last user message.
+        usage_accounting: Ask for the cost and token details of each request
+            (``usage: {"include": true}``); default: on for OpenRouter, off elsewhere.
+
+    Every option above can also be given per call (``create(..., provider=...)``); they are
+    checked before anything is sent (:class:`ConfigurationError` names the field) and sent
+    only when set, so other endpoints get none of them unless asked.
     """
 
     _retry_event = "chat.retry"
@@ -127,6 +163,16 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         stream_timeout: float | None = 1800.0,
         max_stream_idle_lines: int = 10_000,
         usage_limits: UsageLimits | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
+        models: Sequence[str] | None = None,
+        reasoning: Reasoning | Mapping[str, Any] | None = None,
+        transforms: Sequence[str] | None = None,
+        plugins: Sequence[Plugin | Mapping[str, Any]] | None = None,
+        preset: str | None = None,
+        user: str | None = None,
+        session_id: str | None = None,
+        cache: bool | CacheControl | None = None,
+        usage_accounting: bool | None = None,
     ) -> None:
         config = EndpointConfig.create(
             key=token,
@@ -164,6 +210,27 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         )
         self._usage_limits = check_limits(usage_limits)
         self._is_openrouter = httpx.URL(config.root).host == "openrouter.ai"
+        self._route = check_defaults(
+            {
+                "provider": provider,
+                "models": models,
+                "reasoning": reasoning,
+                "transforms": transforms,
+                "plugins": plugins,
+                "preset": preset,
+                "user": user,
+                "session_id": session_id,
+            }
+        )
+        self._cache = check_cache(cache)
+        if usage_accounting is not None and not isinstance(usage_accounting, bool):
+            raise ConfigurationError(
+                f"usage_accounting must be True, False or None, got {usage_accounting!r}"
+            )
+        self._usage_accounting = (
+            self._is_openrouter if usage_accounting is None else usage_accounting
+        )
+        self._catalog: list[ModelInfo] | None = None
         self._url = httpx.URL(config.url("/chat/completions"))
         self._stream_headers = httpx.Headers(self._headers)
         self._stream_headers["Accept"] = "text/event-stream"
@@ -185,12 +252,22 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
     def _limits(self, usage_limits: Any) -> UsageLimits | None:
         return combine(check_limits(usage_limits), self._usage_limits)
 
-    def _accounting(self, params: dict[str, Any]) -> dict[str, Any]:
-        """``params``, asking OpenRouter to report the cost when a limit needs it."""
-        meter = current_meter()
-        if self._is_openrouter and "usage" not in params and meter and meter.wants_cost:
-            return {**params, "usage": {"include": True}}
-        return params
+    def _prepare(
+        self, slug: str, params: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], CacheControl | None]:
+        """This call's body fields: ``params`` with OpenRouter's options checked and merged
+        over the client's, usage accounting asked for; and the cache breakpoints to place
+        (``None`` unless asked for and ``slug`` or a fallback needs them)."""
+        options, rest = split_options(params)
+        fields = {**rest, **request_options(self._route, options)}
+        if "usage" not in fields:
+            meter = current_meter()
+            if self._usage_accounting or (self._is_openrouter and meter and meter.wants_cost):
+                fields["usage"] = {"include": True}
+        cache = check_cache(options["cache"]) if "cache" in options else self._cache
+        if cache is not None and not needs_breakpoints([slug, *(fields.get("models") or ())]):
+            cache = None
+        return fields, cache
 
     @property
     def structured(self) -> StructuredSettings:
@@ -200,7 +277,75 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         return self._structured
 
     register_model = staticmethod(register_model)
-    list_models = staticmethod(list_models)
+    registered_models = staticmethod(list_models)
+
+    # -- OpenRouter's API beyond chat -----------------------------------------------------
+
+    async def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
+        """The endpoint's models (``GET /models``): context length, pricing and supported
+        parameters on OpenRouter, at least the ids elsewhere.
+
+        Fetched once and kept for the client's life (``refresh=True`` fetches again).
+        Once known, :meth:`parse` and the tool client skip the structured-output modes
+        and the native tool calls a model does not support, instead of finding out by a
+        failed request. (The names registered with :meth:`register_model` are
+        :meth:`registered_models`.)
+        """
+        if self._catalog is None or refresh:
+            reply = await self._get("/models", None, ModelList, "a model list", None)
+            for info in reply.data:
+                self._structured.memory.learn(info.id, info.supported_parameters)
+            self._catalog = reply.data
+        return list(self._catalog)
+
+    async def model_info(self, model: str | OpenRouterModel | None = None) -> ModelInfo | None:
+        """What :meth:`list_models` says about ``model`` (default: the client's), or
+        ``None`` when the endpoint does not list it."""
+        slug = self._model if model is None else resolve_model(model)
+        for info in await self.list_models():
+            if info.id == slug:
+                return info
+        return None
+
+    async def generation(
+        self, generation_id: str, *, timeout: float | httpx.Timeout | None = None
+    ) -> GenerationStats:
+        """OpenRouter's record of one generation (``completion.id``): its exact cost, the
+        provider that served it, native token counts, latency.
+
+        OpenRouter may take a moment after the completion to have it; until then it
+        answers 404 (:class:`NotFoundError`).
+        """
+        if not isinstance(generation_id, str) or not generation_id:
+            raise ConfigurationError(
+                f"generation_id must be a completion's id (a non-empty string), "
+                f"got {generation_id!r}"
+            )
+        reply = await self._get(
+            "/generation", {"id": generation_id}, GenerationReply, "generation stats", timeout
+        )
+        return reply.data
+
+    async def _get(
+        self,
+        path: str,
+        query: Mapping[str, str] | None,
+        cls: type[M],
+        what: str,
+        timeout: float | httpx.Timeout | None,
+    ) -> M:
+        """``GET path`` decoded into ``cls``, with the client's retries and bounds."""
+        call_timeout, _ = self._call_settings(timeout, None)
+        url = self._config.url(path)
+
+        async def once() -> M:
+            request = self._request(url, method="GET", params=query, timeout=call_timeout)
+            response, content = await self._send_and_read(
+                request, self._config.deadline(call_timeout)
+            )
+            return decode_response(response.status_code, response.headers, content, cls, what)
+
+        return cast("M", await self._with_retries(once))
 
     # -- chat completions -----------------------------------------------------------------
 
@@ -244,14 +389,18 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         """Send a chat completion request.
 
         ``params`` go into the request body as given (``temperature``, ``tools``,
-        ``max_tokens``, OpenRouter's ``provider`` ...); ``None`` values are left out.
+        ``max_tokens`` ...; ``None`` values are left out), except OpenRouter's options
+        (``provider``, ``models``, ``reasoning``, ``transforms``, ``plugins``, ``preset``,
+        ``user``, ``session_id``, ``cache``; see :class:`AsyncOpenRouterClient`), which
+        are checked and merged over the client's defaults.
         With ``stream=True`` the result is an :class:`AsyncStream` of chunks.
         ``usage_limits`` (default: the client's) bounds the requests, tokens and cost
         of this call, retries included (see :class:`UsageLimits`).
         """
         with metering(self._limits(usage_limits)):
             slug = self._model if model is None else resolve_model(model)
-            body = build_chat_body(slug, messages, self._accounting(params), stream=stream)
+            fields, cache = self._prepare(slug, params)
+            body = build_chat_body(slug, messages, fields, stream=stream, cache=cache)
             if stream:
                 return await self._open_stream(body, slug, timeout, extra_headers)
             return await self._complete(body, slug, timeout, extra_headers, ChatCompletion)
@@ -302,21 +451,26 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         extra_headers: Mapping[str, str] | None,
         params: dict[str, Any],
     ) -> ParsedChatCompletion[T]:
-        params = self._accounting(params)
         settings = self._structured
         replies = StructuredReplies(response_format, settings.parse_retries, settings.options)
         slug = self._model if model is None else resolve_model(model)
+        fields, cache = self._prepare(slug, params)
         chain = settings.chain(slug, mode)
         conversation = list(messages)
         usage: Usage | None = None
         index = 0
         while True:
             strategy = replies.strategy(chain[index])
+            request_fields = strategy.request_params(fields)
+            if self._is_openrouter and strategy.mode in ("json_schema", "tool"):
+                # Route only to providers that honour the schema or the forced function.
+                request_fields = require_parameters(request_fields)
             body = build_chat_body(
                 slug,
                 strategy.request_messages(conversation),
-                strategy.request_params(params),
+                request_fields,
                 stream=False,
+                cache=cache,
             )
             fallback = index + 1 < len(chain)
             try:

@@ -526,7 +526,8 @@ class AsyncToolClient(AsyncSeedMethods):
             try:
                 limit = tool.timeout if tool.timeout is not None else self._tool_timeout
                 content = loop.result(
-                    await async_call_user_code(tool.function, prepared.kwargs, limit)
+                    await async_call_user_code(tool.function, prepared.kwargs, limit),
+                    prepared.call,
                 )
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model

@@ -44,6 +44,7 @@ from .._agent import (
 )
 from .._checks import check_bool, check_callable, check_instance, check_int
 from .._concurrency import Lock, call_abandoned, call_user_code
+from .._content import ContentPart, parts_of
 from .._errors import (
     AgentError,
     ConfigurationError,
@@ -441,6 +442,7 @@ class AgentClient:
         *,
         ask_questions: bool = True,
         usage_limits: UsageLimits | None = None,
+        attachments: Sequence[ContentPart] | None = None,
     ) -> AgentResponse:
         """Run (or resume) a session until it completes, fails or waits for a human.
 
@@ -457,6 +459,10 @@ class AgentClient:
                 across its resumes (default: the agent's). Reaching one saves the session
                 and raises :class:`UsageLimitExceeded`; ``agent()`` with a higher limit
                 resumes it.
+            attachments: Images, PDFs or audio for the request (:func:`image_part`,
+                :func:`pdf_part`, :func:`audio_part`), shown to every step with it
+                (after the shared system prompt, so cached with it). Kept in the session
+                for its resumes; a next request brings its own.
         """
         limits = combine(check_limits(usage_limits), self._usage_limits)
         if not (
@@ -469,12 +475,14 @@ class AgentClient:
         if not isinstance(prompt, str):
             raise ConfigurationError(f"prompt must be a string, got {type(prompt).__name__}")
         responses = normalize_responses(human_response)
+        parts = [part.to_param() for part in parts_of(attachments, "attachments")]
         if agent_id is None:
             if responses:
                 raise ConfigurationError(
                     "human_response needs the agent_id of the session that asked"
                 )
             session = AgentSession.new(prompt, final_response_structure)
+            session.attachments = parts
             session.ask_questions = ask_questions
             self._save(session)
             self._emit(session, "run_started", message=prompt)
@@ -498,6 +506,7 @@ class AgentClient:
                 return build_response(session, final_response_structure)
             elif session.state == AgentState.COMPLETED:
                 self._start_turn(session, prompt)
+                session.attachments = parts
                 self._save(session)
             elif session.state == AgentState.FAILED:
                 if session.iterations >= self.max_task_iterations:
@@ -571,7 +580,7 @@ class AgentClient:
             self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                self._execute(session, runnable[0])
+                self._execute(session, runnable[0], final)
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -729,7 +738,7 @@ class AgentClient:
             message=f"{len(session.todo_list.tasks) if session.todo_list else 0} tasks",
         )
 
-    def _execute(self, session: AgentSession, task: Task) -> None:
+    def _execute(self, session: AgentSession, task: Task, final: type[BaseModel]) -> None:
         session.state = AgentState.EXECUTING_TASKS
         session.current_task_id = task.id
         if task.status != TaskStatus.IN_PROGRESS:
@@ -745,7 +754,15 @@ class AgentClient:
                 for call_id, answer in paused.answers.items()
             }
         else:
-            messages = task_messages(session, task, self._max_chars)
+            messages = task_messages(
+                session,
+                task,
+                self._max_chars,
+                tools=self._tool_descriptions(),
+                dialog_options=self.dialog_options,
+                ask_humans=self._asks_humans(session),
+                final=final,
+            )
         context: DeferredContext | None = None
         if hasattr(self._client, "register_tool") and session.secrets:
             # Each secret is decrypted when a tool of this task first needs it, not before.
@@ -839,7 +856,17 @@ class AgentClient:
         session.state = AgentState.EVALUATING_GOAL
         self._emit(session, "evaluation_started")
         model = evaluation_model(final)
-        result = self._llm().parse(evaluation_messages(session, final, self._max_chars), model)
+        result = self._llm().parse(
+            evaluation_messages(
+                session,
+                final,
+                self._max_chars,
+                tools=self._tool_descriptions(),
+                dialog_options=self.dialog_options,
+                ask_humans=self._asks_humans(session),
+            ),
+            model,
+        )
         session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed
         session.goal_evaluation = evaluation.goal_evaluation

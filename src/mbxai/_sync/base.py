@@ -97,6 +97,8 @@ class BaseClient:
         self,
         url: httpx.URL | str,
         *,
+        method: str = "POST",
+        params: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
         headers: httpx.Headers | None = None,
         extra_headers: Mapping[str, str | None] | None = None,
@@ -104,7 +106,7 @@ class BaseClient:
         data: Mapping[str, str] | None = None,
         files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None,
     ) -> httpx.Request:
-        """A ``POST`` to ``url`` with the endpoint's headers (or ``headers``), this call's
+        """A ``method`` request (``POST`` by default) to ``url`` with the endpoint's headers (or ``headers``), this call's
         ``extra_headers`` (a ``None`` value removes one) and ``timeout``."""
         self._check_open()
         merged = self._headers if headers is None else headers
@@ -115,7 +117,7 @@ class BaseClient:
                     merged.pop(name, None)
                 else:
                     merged[name] = value
-        if self._owns_http and content is not None and not self._http.cookies:
+        if self._owns_http and method == "POST" and content is not None and not self._http.cookies:
             # Our own client adds nothing per call that is not already in `merged`, so
             # skip httpx's per-request merging (a measurable share of the call's cost).
             extensions = self._extensions if timeout is None else {"timeout": timeout.as_dict()}
@@ -123,8 +125,9 @@ class BaseClient:
                 "POST", url, headers=merged, content=content, extensions=extensions
             )
         return self._http.build_request(
-            "POST",
+            method,
             url,
+            params=params,
             content=content,
             data=data,
             files=files,

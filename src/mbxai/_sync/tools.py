@@ -525,7 +525,10 @@ class ToolClient(SeedMethods):
         else:
             try:
                 limit = tool.timeout if tool.timeout is not None else self._tool_timeout
-                content = loop.result(call_user_code(tool.function, prepared.kwargs, limit))
+                content = loop.result(
+                    call_user_code(tool.function, prepared.kwargs, limit),
+                    prepared.call,
+                )
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model
                 content = loop.failure(tool, exc)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._sessions import AsyncSessionHandler, InMemorySessionHandler, SessionHandler
-from .._types import Usage
+from .._types import Usage, add_exact
 
 __all__ = [
     "AgentEvent",
@@ -247,7 +247,7 @@ class TokenUsage(_Model):
             self.prompt_tokens += usage.prompt_tokens
             self.completion_tokens += usage.completion_tokens
             self.total_tokens += usage.total_tokens
-            self.cost += usage.cost or 0.0
+            self.cost = add_exact(self.cost, usage.cost) or 0.0
             self.usage = usage + self.usage
 
 
@@ -265,7 +265,7 @@ class TokenSummary(_Model):
             total.prompt_tokens += step.prompt_tokens
             total.completion_tokens += step.completion_tokens
             total.total_tokens += step.total_tokens
-            total.cost += step.cost
+            total.cost = add_exact(total.cost, step.cost) or 0.0
             total.calls += step.calls
             if step.usage is not None:
                 total.usage = step.usage + total.usage
@@ -274,6 +274,36 @@ class TokenSummary(_Model):
     @property
     def llm_calls(self) -> int:
         return self.total.calls
+
+    def steps(self) -> dict[str, TokenUsage]:
+        """Each step's usage by name, then ``"total"``."""
+        return {
+            "planning": self.planning,
+            "task execution": self.task_execution,
+            "goal evaluation": self.goal_evaluation,
+            "total": self.total,
+        }
+
+    def _html(self) -> str:
+        cell = 'style="text-align:right;padding:1px 8px"'
+        total = self.total
+        rows = [
+            f"<div style='color:#57606a'>{total.calls} LLM calls &middot; "
+            f"{total.total_tokens} tokens ({total.prompt_tokens} prompt, "
+            f"{total.completion_tokens} completion) &middot; ${total.cost:.6f}</div>",
+            f'<table style="color:#57606a;border-collapse:collapse"><tr><th {cell}></th>'
+            f"<th {cell}>LLM calls</th><th {cell}>prompt</th><th {cell}>completion</th>"
+            f"<th {cell}>cached</th><th {cell}>cost (USD)</th></tr>",
+        ]
+        for name, step in self.steps().items():
+            cached = step.usage.cached_tokens if step.usage is not None else 0
+            rows.append(
+                f'<tr><td style="padding:1px 8px">{name}</td><td {cell}>{step.calls}</td>'
+                f"<td {cell}>{step.prompt_tokens}</td><td {cell}>{step.completion_tokens}</td>"
+                f"<td {cell}>{cached}</td><td {cell}>{step.cost:.6f}</td></tr>"
+            )
+        rows.append("</table>")
+        return "".join(rows)
 
 
 class AgentEvent(_Model):
@@ -382,9 +412,6 @@ class AgentResponse(_Model):
             )
         if self.error:
             parts.append(f'<div style="color:#cf222e">{escape(self.error)}</div>')
-        total = self.token_summary.total
-        parts.append(
-            f"<div style='color:#57606a'>{total.calls} LLM calls &middot; {total.total_tokens} tokens "
-            f"({total.prompt_tokens} prompt, {total.completion_tokens} completion)</div></div>"
-        )
+        parts.append(self.token_summary._html())
+        parts.append("</div>")
         return "".join(parts)
