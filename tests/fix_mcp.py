@@ -10,7 +10,10 @@ stdio, none on the network.
 * ``python -m tests.fix_mcp stdio``: the same server over stdio, as a command;
 * :func:`hostile_server`: a server that echoes the credentials it is given, in every
   shape it can (text, JSON text, structured content, errors, descriptions);
-* :class:`BulkServer`: a server listing thousands of tools (paged), maybe slowly.
+* :class:`BulkServer`: a server listing thousands of tools (paged), maybe slowly;
+* :func:`interactive_server`: our server with resources, templates and prompts, and tools
+  that ask the client back (sampling, elicitation, roots), also over stdio (``python -m
+  tests.fix_mcp stdio-interactive``); its ``huge://`` resource is as large as asked.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +39,11 @@ import pytest
 from pydantic import BaseModel
 
 from mbxai import MCPServer
-from mbxai.mcp_server import RunningMCPServer, request_headers
+from mbxai.mcp_server import RunningMCPServer, request_context, request_headers
+
+# The servers here still speak the 2025 protocol's sampling and roots, which the SDK
+# marks deprecated for 2026 sessions.
+_QUIET: dict[str, Any] = {}
 
 __all__ = [
     "ROOT",
@@ -45,6 +53,7 @@ __all__ = [
     "demo_server",
     "digest",
     "hostile_server",
+    "interactive_server",
     "mcp_demo",
 ]
 
@@ -225,6 +234,127 @@ class BulkServer(MCPServer):
         return CallToolResult(content=[TextContent(text=text)])
 
 
+def interactive_server(name: str = "interactive") -> MCPServer:
+    """Our server with resources, a template, prompts, and tools that make requests of the
+    client (each tied to the call, as the SDK's ``related_request_id`` asks)."""
+    server = MCPServer(name, instructions="Asks its client things.")
+
+    @server.resource("notes://today", mime_type="text/plain")
+    def today() -> str:
+        """Today's notes."""
+        return "buy milk; call Ann"
+
+    @server.resource("city://{name}")
+    def city(name: str) -> dict[str, Any]:
+        """Facts about a city."""
+        return {"city": name, "country": "France"}
+
+    @server.resource("logo://png", mime_type="image/png")
+    def logo() -> bytes:
+        """A tiny image."""
+        return b"\x89PNG\r\n\x1a\n" + bytes(24)
+
+    @server.resource("huge://{megabytes}", mime_type="text/plain")
+    def huge(megabytes: str) -> str:
+        """As many megabytes of text as asked."""
+        return "x" * (int(megabytes) * 1024 * 1024)
+
+    @server.prompt
+    def review(code: str, style: str = "brief") -> list[Any]:
+        """Review some code.
+
+        Args:
+            code: The code to review
+            style: brief or thorough
+        """
+        return [
+            f"Review this code ({style}):\n{code}",
+            {"role": "assistant", "content": "Sure, here is my review."},
+        ]
+
+    @server.tool
+    async def ask_model(question: str, max_tokens: int = 50) -> str:
+        """Ask the client's model (sampling)."""
+        from mcp.types import SamplingMessage, TextContent
+
+        ctx = request_context()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", **_QUIET)
+            result = await ctx.session.create_message(
+                [SamplingMessage(role="user", content=TextContent(text=question))],
+                max_tokens=max_tokens,
+                system_prompt="Answer in one word.",
+                related_request_id=ctx.request_id,
+            )
+        return f"{result.model}: {result.content.text}"
+
+    @server.tool
+    async def ask_model_often(times: int) -> list[str]:
+        """Ask the client's model many times at once (a flood)."""
+        from mcp.types import SamplingMessage, TextContent
+
+        ctx = request_context()
+
+        async def one(n: int) -> str:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", **_QUIET)
+                    result = await ctx.session.create_message(
+                        [SamplingMessage(role="user", content=TextContent(text=f"question {n}"))],
+                        max_tokens=5,
+                        related_request_id=ctx.request_id,
+                    )
+            except Exception as exc:
+                return f"refused: {exc}"
+            return f"answered: {result.content.text}"
+
+        return list(await asyncio.gather(*(one(n) for n in range(times))))
+
+    @server.tool
+    async def ask_user(question: str) -> dict[str, Any]:
+        """Ask the client's user (elicitation: a form)."""
+        ctx = request_context()
+        result = await ctx.session.elicit_form(
+            question,
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "description": "Your name"},
+                    "age": {"type": "integer", "minimum": 0},
+                    "subscribe": {"type": "boolean"},
+                },
+                "required": ["name"],
+            },
+            related_request_id=ctx.request_id,
+        )
+        return {"action": result.action, "content": result.content}
+
+    @server.tool
+    async def open_link(url: str) -> str:
+        """Ask the client's user to open a link (elicitation: URL mode)."""
+        ctx = request_context()
+        result = await ctx.session.elicit_url(
+            "Please sign the form", url, "link-1", related_request_id=ctx.request_id
+        )
+        return result.action
+
+    @server.tool
+    async def roots() -> list[str]:
+        """The client's roots."""
+        from mcp.shared.message import ServerMessageMetadata
+        from mcp.types import ListRootsRequest, ListRootsResult
+
+        ctx = request_context()
+        result = await ctx.session.send_request(
+            ListRootsRequest(),
+            ListRootsResult,
+            metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+        )
+        return [f"{root.uri} {root.name or ''}".strip() for root in result.roots]
+
+    return server
+
+
 class ChildServer:
     """:func:`demo_server` over Streamable HTTP in a child process, to kill and restart."""
 
@@ -295,10 +425,13 @@ def mcp_demo() -> Iterator[RunningMCPServer]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="the MCP demo server of mbxai's tests")
-    parser.add_argument("transport", choices=["http", "stdio"])
+    parser.add_argument("transport", choices=["http", "stdio", "stdio-interactive"])
     parser.add_argument("name", nargs="?", default="demo")
     parser.add_argument("port", nargs="?", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.transport == "stdio-interactive":
+        interactive_server(args.name).run_stdio()
+        return
     server = demo_server(args.name)
     if args.transport == "stdio":
         server.run_stdio()

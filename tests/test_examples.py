@@ -38,6 +38,15 @@ EXPECTED = {
         'tool: {"id":"PROJ-123"',
         "parsed: city='Paris'",
     ],
+    "mcp_features": [
+        "resources: ['notes://today']",
+        "templates: ['notes://{topic}']",
+        "read: buy milk; call Ann",
+        "the server asks: Who should be added? fields=['age', 'name']",
+        "tool result: Groceries",
+        "tool result: accept: {'name': 'Ann', 'age': 42}",
+        "sampling spent: 1 request(s)",
+    ],
     "mcp_tools": [
         "registered ['sales_total', 'top_products'] over http, connected: True",
         'tool result: {"region":"EMEA","year":2024,"total_eur":1250000}',
@@ -110,7 +119,11 @@ def test_every_example_is_checked() -> None:
 
 
 #: Examples that need packages beyond mbxai's own (extras `mcp` and `examples`).
-REQUIRES = {"mcp_tools": ["mcp"], "two_services": ["fastapi", "uvicorn"]}
+REQUIRES = {
+    "mcp_features": ["mcp"],
+    "mcp_tools": ["mcp"],
+    "two_services": ["fastapi", "uvicorn"],
+}
 
 
 def missing(script: str) -> list[str]:

@@ -49,6 +49,7 @@ __all__ = [
     "approval_request",
     "build_response",
     "check_responses",
+    "client_request_task",
     "clip",
     "compact_turns",
     "dialog_request",
@@ -199,6 +200,9 @@ class AgentSession(BaseModel):
     human_log: list[HumanLogEntry] = Field(default_factory=list)
     secrets: dict[str, str] = Field(default_factory=dict, description="name -> encrypted value")
     journal: list[JournalEntry] = Field(default_factory=list)
+    #: Task id -> the requests a client of the agent waits on a human for (an MCP
+    #: server's elicitation or OAuth sign-in), answered through that client.
+    client_requests: dict[str, list[HumanInLoopRequest]] = Field(default_factory=dict)
     #: The content parts (images, PDFs, audio) given with the request, as JSON.
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     #: Task id -> its tool loop waiting for approvals.
@@ -684,6 +688,10 @@ def apply_responses(
             _apply_approval(session, request, response, entry)
             session.human_log.append(entry)
             continue
+        if client_request_task(session, request.id) is not None:
+            _apply_client_answer(session, request, response, entry)
+            session.human_log.append(entry)
+            continue
         note = ""
         pairs, free = parse_pairs(response.additional_context, secret_keys)
         plain = {k: v for k, v in pairs.items() if not (k in secret_keys or is_secret_name(k))}
@@ -728,6 +736,39 @@ def apply_responses(
     # An aborted run asks nothing more now; a retry of it asks again (the requests stay
     # on their tasks).
     session.pending_requests = [] if session.state == AgentState.FAILED else list(pending.values())
+
+
+def client_request_task(session: AgentSession, request_id: str) -> str | None:
+    """The task whose client (an MCP server) asked ``request_id``, if a client asked it."""
+    for task_id, asked in session.client_requests.items():
+        if any(r.id == request_id for r in asked):
+            return task_id
+    return None
+
+
+def _apply_client_answer(
+    session: AgentSession,
+    request: HumanInLoopRequest,
+    response: HumanInLoopResponse,
+    entry: HumanLogEntry,
+) -> None:
+    """Record that a client's request (already delivered to that client) was answered;
+    the task runs again, and the server's repeated question gets the answer. Nothing of
+    the answer is kept: it was for the server (a form's fields, a sign-in's callback URL
+    with its code), not for the model or the session store."""
+    task_id = client_request_task(session, request.id) or ""
+    left = [r for r in session.client_requests.get(task_id, []) if r.id != request.id]
+    if left:
+        session.client_requests[task_id] = left
+    else:
+        session.client_requests.pop(task_id, None)
+    entry.decision = (response.decision or "").strip() or None
+    task = session.task(task_id)
+    if task is not None:
+        note = f"The human answered the tool server's request: {clip(request.prompt, 200)}"
+        task.human_input = ((task.human_input + "\n") if task.human_input else "") + note
+        if task.status == TaskStatus.WAITING_FOR_HUMAN and not left:
+            task.status = TaskStatus.PENDING
 
 
 def _apply_approval(
@@ -784,6 +825,7 @@ def progress_fingerprint(session: AgentSession) -> str:
                 task_id: [sorted(paused.requests), sorted(paused.answers)]
                 for task_id, paused in session.paused_loops.items()
             },
+            {task_id: [r.id for r in asked] for task_id, asked in session.client_requests.items()},
             session.final_response is None,
             None
             if tasks is None

@@ -23,7 +23,10 @@ __all__ = [
     "LocalModelServerError",
     "MBXAIError",
     "MBXAIWarning",
+    "MCPAuthError",
     "MCPConnectionError",
+    "MCPRequestError",
+    "MCPResponseTooLargeError",
     "MCPServerError",
     "MCPServerStartError",
     "MCPTooManyToolsError",
@@ -379,3 +382,38 @@ class UsageLimitExceeded(MBXAIError):
         self.requests = requests
         self.transcript = transcript
         self.agent_id = agent_id
+
+
+class MCPAuthError(MCPConnectionError):
+    """An MCP server's OAuth authorization failed or was not completed in time (junk
+    tokens, a refused registration, a failing refresh nobody re-authorized).
+
+    Attributes:
+        server: The server's name.
+        authorization_url: The URL a human was asked to open, when one was.
+    """
+
+    def __init__(
+        self, message: str, *, server: str = "", authorization_url: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.server = server
+        self.authorization_url = authorization_url
+
+
+class MCPRequestError(MCPServerError):
+    """An MCP server refused or failed a request that is no tool call (listing or reading
+    resources, getting a prompt), or answered it with something malformed."""
+
+
+class MCPResponseTooLargeError(MCPRequestError):
+    """What an MCP server sent is larger than the client accepts (a resource over
+    ``max_resource_bytes``, a message over ``max_message_bytes``); nothing of it is kept.
+
+    Attributes:
+        limit: The cap, in bytes.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit

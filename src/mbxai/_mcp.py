@@ -41,6 +41,8 @@ from ._logging import register_secret
 from ._masking import MASK, Masker
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_MAX_RESOURCE_BYTES",
     "DEFAULT_MAX_TOOLS",
     "DEFAULT_TIMEOUT",
     "MASK",
@@ -55,8 +57,11 @@ __all__ = [
     "approval_rules",
     "describe_error",
     "format_call_result",
+    "format_resource",
     "model_tool_name",
+    "prompt_messages",
     "require_sdk",
+    "resource_size",
     "server_spec",
     "tool_result_payload",
 ]
@@ -66,6 +71,10 @@ TransportKind = Literal["http", "sse", "stdio"]
 #: Seconds allowed for registering (handshake, tool listing and building the tools
 #: included) and for each call.
 DEFAULT_TIMEOUT: Final = 30.0
+#: The largest message (one JSON-RPC message, one event) read from an HTTP server, and
+#: the largest resource (its contents decoded) kept from any server.
+DEFAULT_MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+DEFAULT_MAX_RESOURCE_BYTES: Final = 8 * 1024 * 1024
 #: Tools taken from one server unless ``max_tools=`` says otherwise. Every registered
 #: schema is sent with every request, and OpenAI accepts at most 128 functions per request.
 DEFAULT_MAX_TOOLS: Final = 128
@@ -132,6 +141,11 @@ class ServerSpec:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     selection: ToolSelection = field(default_factory=lambda: ToolSelection())
     mask: Masker = field(default_factory=lambda: Masker(()), repr=False)
+    #: OAuth (an :class:`mbxai._mcp_auth.MCPOAuth`), for HTTP servers.
+    auth: Any = field(default=None, repr=False)
+    #: The largest message read from an HTTP server, and the largest resource kept.
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_resource_bytes: int = DEFAULT_MAX_RESOURCE_BYTES
 
     def __repr__(self) -> str:
         return f"ServerSpec(name={self.name!r}, transport={self.transport!r}, where={self.where!r})"
@@ -156,6 +170,9 @@ def server_spec(
     deny: Any = None,
     tool_filter: Any = None,
     max_tools: Any = DEFAULT_MAX_TOOLS,
+    auth: Any = None,
+    max_message_bytes: Any = DEFAULT_MAX_MESSAGE_BYTES,
+    max_resource_bytes: Any = DEFAULT_MAX_RESOURCE_BYTES,
 ) -> ServerSpec:
     """Check ``register_mcp_server``'s arguments and decide how to connect.
 
@@ -183,8 +200,28 @@ def server_spec(
         name, allow=allow, deny=deny, tool_filter=tool_filter, max_tools=max_tools
     )
     mask = Masker(_credentials(extra))
+    for what, value in (
+        ("max_message_bytes", max_message_bytes),
+        ("max_resource_bytes", max_resource_bytes),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+            raise ConfigurationError(
+                f"MCP server {name!r}: {what} must be an int >= 1024 (bytes), got {value!r:.60}"
+            )
+    sizes = {"max_message_bytes": max_message_bytes, "max_resource_bytes": max_resource_bytes}
+    if auth is not None:
+        if type(auth).__name__ != "MCPOAuth" or not hasattr(auth, "bind"):
+            raise ConfigurationError(
+                f"MCP server {name!r}: auth must be an mbxai.MCPOAuth, got {type(auth).__name__}"
+            )
+        if extra:
+            raise ConfigurationError(
+                f"MCP server {name!r}: pass either auth= (OAuth) or token=/headers= "
+                "credentials, not both"
+            )
 
     if _is_stdio_parameters(target):
+        _no_auth_for_stdio(name, auth)
         return _stdio_spec(
             name,
             kind,
@@ -195,9 +232,12 @@ def server_spec(
             env=target.env,
             cwd=None if target.cwd is None else str(target.cwd),
             selection=chosen,
+            **sizes,
         )
     if isinstance(target, str) and _looks_like_url(target) and kind != "stdio":
         url, sse = _normalise_url(name, target, kind)
+        if auth is not None:
+            auth.bind(name)
         return ServerSpec(
             name=name,
             transport="sse" if sse else "http",
@@ -206,7 +246,10 @@ def server_spec(
             headers=extra,
             selection=chosen,
             mask=mask,
+            auth=auth,
+            **sizes,
         )
+    _no_auth_for_stdio(name, auth)
     if isinstance(target, str):
         if kind in ("http", "sse"):
             raise ConfigurationError(
@@ -219,7 +262,14 @@ def server_spec(
                 f"MCP server {name!r}: cannot split the command: {exc}"
             ) from None
         return _stdio_spec(
-            name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:], selection=chosen
+            name,
+            kind,
+            extra,
+            float(timeout),
+            argv[0] if argv else "",
+            argv[1:],
+            selection=chosen,
+            **sizes,
         )
     if isinstance(target, Sequence) and not isinstance(target, bytes | bytearray):
         argv = list(target)
@@ -232,12 +282,27 @@ def server_spec(
                 f"MCP server {name!r}: transport={transport!r} needs an http(s) URL, got a command"
             )
         return _stdio_spec(
-            name, kind, extra, float(timeout), argv[0] if argv else "", argv[1:], selection=chosen
+            name,
+            kind,
+            extra,
+            float(timeout),
+            argv[0] if argv else "",
+            argv[1:],
+            selection=chosen,
+            **sizes,
         )
     raise ConfigurationError(
         f"MCP server {name!r}: target must be a URL, a command (string or list of "
         f"arguments) or mcp.StdioServerParameters, got {type(target).__name__}"
     )
+
+
+def _no_auth_for_stdio(name: str, auth: Any) -> None:
+    if auth is not None:
+        raise ConfigurationError(
+            f"MCP server {name!r}: auth= (OAuth) is for HTTP servers; a stdio server gets "
+            "its credentials through its environment"
+        )
 
 
 def _transport_kind(name: str, transport: str | None) -> TransportKind | None:
@@ -313,6 +378,8 @@ def _stdio_spec(
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     selection: ToolSelection,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_resource_bytes: int = DEFAULT_MAX_RESOURCE_BYTES,
 ) -> ServerSpec:
     if kind not in (None, "stdio"):
         raise ConfigurationError(f"MCP server {name!r}: a command is run over stdio, not {kind}")
@@ -332,6 +399,8 @@ def _stdio_spec(
         env=dict(env) if env is not None else None,
         cwd=cwd,
         selection=selection,
+        max_message_bytes=max_message_bytes,
+        max_resource_bytes=max_resource_bytes,
     )
 
 
@@ -618,6 +687,76 @@ def _decoded_size(data: Any) -> str:
     except (binascii.Error, ValueError):
         size = len(data)
     return f"{size} bytes"
+
+
+def resource_size(result: Any) -> int:
+    """The decoded size in bytes of a ``ReadResourceResult``'s contents, or of the text and
+    data of a ``GetPromptResult``'s messages."""
+    size = 0
+    for content in getattr(result, "contents", None) or ():
+        text = getattr(content, "text", None)
+        if isinstance(text, str):
+            size += len(text.encode("utf-8", "replace"))
+        blob = getattr(content, "blob", None)
+        if isinstance(blob, str):
+            size += len(blob) * 3 // 4
+    for message in getattr(result, "messages", None) or ():
+        block = getattr(message, "content", None)
+        for attribute in ("text", "data"):
+            value = getattr(block, attribute, None)
+            if isinstance(value, str):
+                size += len(value)
+        inner = getattr(block, "resource", None)
+        if inner is not None:
+            size += len(getattr(inner, "text", "") or "") + len(getattr(inner, "blob", "") or "")
+    return size
+
+
+def format_resource(result: Any, mask: Masker | None = None, max_chars: int = 100_000) -> str:
+    """A ``ReadResourceResult`` as text for the model: its text contents (clipped to
+    ``max_chars``), binary ones summarised; the server's credentials masked."""
+    hide = mask or Masker(())
+    parts: list[str] = []
+    for content in getattr(result, "contents", None) or ():
+        uri = str(getattr(content, "uri", ""))
+        kind = getattr(content, "mime_type", None)
+        text = getattr(content, "text", None)
+        if isinstance(text, str):
+            parts.append(f"[resource {uri}]\n{text}" if len(result.contents) > 1 else text)
+        else:
+            size = _decoded_size(getattr(content, "blob", None))
+            parts.append(f"[resource {uri}: {kind or 'binary'}, {size}]")
+    text = hide.text("\n".join(parts)) or "(the resource is empty)"
+    if len(text) > max_chars:
+        text = text[:max_chars] + f"\n[... clipped at {max_chars} characters]"
+    return text
+
+
+def prompt_messages(result: Any, mask: Masker | None = None) -> list[dict[str, Any]]:
+    """A ``GetPromptResult``'s messages as chat messages (``{"role", "content"}``): text as
+    text, images as ``image_url`` parts, embedded resources as their text (or a summary),
+    resource links and audio summarised; the server's credentials masked."""
+    hide = mask or Masker(())
+    messages: list[dict[str, Any]] = []
+    for message in getattr(result, "messages", None) or ():
+        role = "assistant" if getattr(message, "role", "user") == "assistant" else "user"
+        block = message.content
+        kind = getattr(block, "type", None)
+        content: Any
+        if kind == "text":
+            content = hide.text(str(block.text))
+        elif kind == "image" and role == "user":
+            content = [
+                {
+                    "type": "image_url",
+                    "image_url": {"url": f"data:{block.mime_type};base64,{block.data}"},
+                }
+            ]
+        else:
+            data = block.model_dump(mode="json", by_alias=True, exclude_none=True)
+            content = hide.text(_summary(data))
+        messages.append({"role": role, "content": content})
+    return messages
 
 
 def describe_error(exc: BaseException) -> str:

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import math
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, TextIO
 
@@ -45,16 +47,27 @@ from ._errors import (
     ClientClosedError,
     ConfigurationError,
     MBXAIError,
+    MCPAuthError,
     MCPConnectionError,
+    MCPRequestError,
+    MCPResponseTooLargeError,
     MCPServerError,
     MCPToolError,
     MCPTooManyToolsError,
+    UsageLimitExceeded,
 )
-from ._logging import get_logger
-from ._mcp import Budget, ServerSpec, describe_error, require_sdk
+from ._logging import get_logger, register_secret
+from ._mcp import Budget, ServerSpec, describe_error, require_sdk, resource_size
+from ._mcp_interactive import ElicitationRequest, MCPSampling, elicitation_result
 from ._version import __version__
 
-__all__ = ["AsyncMCPConnection", "AsyncMCPConnections", "MCPConnection", "MCPConnections"]
+__all__ = [
+    "AsyncMCPConnection",
+    "AsyncMCPConnections",
+    "MCPConnection",
+    "MCPConnections",
+    "ServerHandlers",
+]
 
 #: Told a server's new tool list (selected and capped), its version and a time budget
 #: after a tools/list_changed notification (or a reconnection) changed it. Runs in a
@@ -81,10 +94,42 @@ _CHECKPOINT_EVERY: Final = 256
 #: Seconds between two listings after tools/list_changed notifications.
 _RELIST_PAUSE: Final = 0.5
 _SSE_IDLE_TIMEOUT: Final = 300.0  # the SDK's default for event streams that may stay quiet
+#: Bounds on a server's resource and prompt listings (pages, items kept).
+_MAX_ITEMS: Final = 10_000
+#: Elicitations of one server waiting for an answer at once; more are cancelled at once.
+_MAX_ELICITATIONS: Final = 8
+_TOO_LARGE: Final = "byte limit"  # in the SDK's and our messages for oversized messages
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHandlers:
+    """What the client answers when a server asks (each ``None``: refused, not announced).
+
+    ``sample`` and ``elicit`` are sync or async functions: sync ones run in a worker
+    thread. ``sample`` gets the SDK's ``CreateMessageRequestParams`` and returns a
+    ``CreateMessageResult`` (wire form), raising ``ValueError`` to refuse; ``elicit`` gets
+    an :class:`ElicitationRequest` and returns what :func:`elicitation_result` accepts.
+    """
+
+    sample: Callable[[Any], Any] | None = None
+    sampling: MCPSampling | None = None
+    elicit: Callable[[ElicitationRequest], Any] | None = None
+    elicitation_timeout: float = 300.0
+    roots: tuple[tuple[str, str | None], ...] | None = None
+
+    @property
+    def longest_wait(self) -> float:
+        """The longest a server's request may keep one of our calls waiting."""
+        waits = [0.0]
+        if self.elicit is not None:
+            waits.append(self.elicitation_timeout)
+        if self.sampling is not None:
+            waits.append(self.sampling.timeout)
+        return max(waits)
 
 
 class _Call:
-    """One tool call on its way to an owner, and its answer."""
+    """One tool call (or other request) on its way to an owner, and its answer."""
 
     __slots__ = (
         "abandoned",
@@ -95,12 +140,20 @@ class _Call:
         "queued_at",
         "result",
         "retried",
+        "run",
         "scope",
     )
 
-    def __init__(self, name: str, arguments: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        run: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> None:
         self.name = name
         self.arguments = arguments
+        #: For a request that is no tool call: what to do with the SDK's client.
+        self.run = run
         self.queued_at = anyio.current_time()
         self.done = anyio.Event()
         self.result: Any = None
@@ -150,8 +203,25 @@ class _SessionOwner:
     tasks talk to it through :meth:`call` (a memory stream and an event per call).
     """
 
-    def __init__(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> None:
+    def __init__(
+        self,
+        spec: ServerSpec,
+        on_tools_changed: ToolsChanged,
+        handlers: ServerHandlers | None = None,
+    ) -> None:
         self.spec = spec
+        self.handlers = handlers or ServerHandlers()
+        #: Server requests (sampling, elicitation) being answered now: calls waiting on
+        #: them get more time.
+        self.serving = 0
+        #: Why OAuth failed, when it did (registration raises MCPAuthError with it).
+        self.auth_error: str | None = None
+        #: An OAuth authorization waiting for a human (registration waits for it).
+        self.authorizing = False
+        self._elicitations = 0
+        self._sampling_slots = anyio.Semaphore(
+            self.handlers.sampling.max_concurrent if self.handlers.sampling is not None else 1
+        )
         #: The server's tools selected for registration (filters and cap applied).
         self.tools: list[Any] = []
         #: Counts every change of :attr:`tools`.
@@ -250,7 +320,8 @@ class _SessionOwner:
         try:
             with scope:
                 async with contextlib.AsyncExitStack() as stack:
-                    transport = await _open_transport(spec, stack)
+                    transport = await _open_transport(spec, stack, self._oauth_provider())
+                    handlers = self.handlers
                     client = await stack.enter_async_context(
                         Client(
                             transport,
@@ -259,6 +330,11 @@ class _SessionOwner:
                             read_timeout_seconds=spec.timeout,
                             message_handler=self._on_message,
                             client_info=Implementation(name="mbxai", version=__version__),
+                            sampling_callback=self._on_sampling if handlers.sample else None,
+                            elicitation_callback=self._on_elicitation if handlers.elicit else None,
+                            list_roots_callback=(
+                                self._on_list_roots if handlers.roots is not None else None
+                            ),
                         )
                     )
                     first = not self._first.is_set()
@@ -296,6 +372,8 @@ class _SessionOwner:
             reason = str(self.fatal) if self.fatal is not None else describe_error(exc)
         if scope.cancelled_caught and not connected and not self.closing:
             reason = f"no answer within {spec.timeout:g} s"
+        if self.auth_error is not None and not connected:
+            reason = f"OAuth failed: {self.auth_error}"
         return connected, reason
 
     async def _serve(self, client: Any, ended: anyio.Event) -> str:
@@ -338,15 +416,34 @@ class _SessionOwner:
             return
         self._inflight.add(call)
         result: Any = None  # set unless the scope was cancelled, when it is not read
+        what = "calling" if call.run is None else "the request"
         try:
             with anyio.CancelScope() as scope:
                 call.scope = scope
-                result = await client.call_tool(
-                    call.name, call.arguments, read_timeout_seconds=spec.timeout
-                )
+                if call.run is None:
+                    result = await client.call_tool(
+                        call.name,
+                        call.arguments,
+                        read_timeout_seconds=spec.timeout + self.handlers.longest_wait,
+                    )
+                else:
+                    result = await call.run(client)
+        except MBXAIError as exc:  # ours, from a request's checks (too large...)
+            self._inflight.discard(call)
+            call.fail(
+                exc if isinstance(exc, MCPServerError) else MCPRequestError(describe_error(exc))
+            )
         except MCPError as exc:
             self._inflight.discard(call)
-            if _session_gone(exc):
+            if _TOO_LARGE in str(exc.message):
+                call.fail(
+                    MCPResponseTooLargeError(
+                        f"server {spec.name!r}: the answer to {call.name!r} is larger than the "
+                        f"client accepts (max_message_bytes={spec.max_message_bytes})",
+                        limit=spec.max_message_bytes,
+                    )
+                )
+            elif _session_gone(exc):
                 # The server restarted and forgot the session, so it never ran the call:
                 # send it once more on a new session.
                 if call.retried:
@@ -364,16 +461,17 @@ class _SessionOwner:
                 call.fail(
                     MCPConnectionError(self.unavailable(f"no answer within {spec.timeout:g} s"))
                 )
-            else:
+            elif call.run is None:
                 call.fail(
                     MCPToolError(f"server {spec.name!r} rejected the call of {call.name!r}: {exc}")
                 )
+            else:
+                call.fail(MCPRequestError(f"server {spec.name!r} refused {call.name}: {exc}"))
         except Exception as exc:
             self._inflight.discard(call)
+            error = MCPToolError if call.run is None else MCPRequestError
             call.fail(
-                MCPToolError(
-                    f"server {spec.name!r}: calling {call.name!r} failed: {describe_error(exc)}"
-                )
+                error(f"server {spec.name!r}: {what} {call.name!r} failed: {describe_error(exc)}")
             )
         else:
             self._inflight.discard(call)
@@ -480,6 +578,204 @@ class _SessionOwner:
             tool = tool.model_copy(update={"description": description[:_MAX_DESCRIPTION] + "…"})
         return tool
 
+    # -- what the server asks of the client ---------------------------------------------------
+
+    async def _on_sampling(self, context: Any, params: Any) -> Any:
+        """A server's ``sampling/createMessage``: run by the client's :class:`MCPSampling`,
+        within its limits, caps, concurrency and timeout; refused with an error otherwise."""
+        from mcp.types import (
+            INTERNAL_ERROR,
+            INVALID_PARAMS,
+            INVALID_REQUEST,
+            CreateMessageResult,
+            ErrorData,
+        )
+
+        spec, policy, sample = self.spec, self.handlers.sampling, self.handlers.sample
+        assert policy is not None
+        assert sample is not None
+        log = get_logger()
+        why = policy.admit()
+        if why is not None:
+            log.warning("mcp.sampling_refused", server=spec.name, reason=why)
+            return ErrorData(code=INVALID_REQUEST, message=why)
+        self.serving += 1
+        try:
+            with anyio.fail_after(policy.timeout):
+                async with self._sampling_slots:
+                    raw = await _invoke(sample, params)
+            return CreateMessageResult.model_validate(raw)
+        except TimeoutError:
+            policy.refuse()
+            log.warning("mcp.sampling_timeout", server=spec.name, timeout=policy.timeout)
+            return ErrorData(
+                code=INTERNAL_ERROR, message=f"sampling took longer than {policy.timeout:g} s"
+            )
+        except UsageLimitExceeded as exc:
+            policy.refuse()
+            log.warning("mcp.sampling_refused", server=spec.name, reason=str(exc))
+            return ErrorData(
+                code=INVALID_REQUEST,
+                message=f"the client's sampling limit for this server is reached ({exc.limit})",
+            )
+        except ValueError as exc:  # the request is over a cap, or refused by approve=
+            policy.refuse()
+            log.warning("mcp.sampling_refused", server=spec.name, reason=str(exc)[:300])
+            return ErrorData(code=INVALID_PARAMS, message=str(exc)[:500])
+        except Exception as exc:
+            policy.refuse()
+            error = spec.mask.text(describe_error(exc))
+            log.error("mcp.sampling_failed", server=spec.name, error=error)
+            return ErrorData(code=INTERNAL_ERROR, message=f"sampling failed: {error}"[:500])
+        finally:
+            self.serving -= 1
+
+    async def _on_elicitation(self, context: Any, params: Any) -> Any:
+        """A server's ``elicitation/create``: the client's handler answers, within the
+        elicitation timeout (then: "cancel"); at most a few wait at once."""
+        from mcp.types import INVALID_PARAMS, ElicitResult, ErrorData
+
+        spec, elicit = self.spec, self.handlers.elicit
+        assert elicit is not None
+        log = get_logger()
+        try:
+            request = ElicitationRequest.of(spec.name, params)
+        except ValueError as exc:
+            return ErrorData(code=INVALID_PARAMS, message=str(exc))
+        if self._elicitations >= _MAX_ELICITATIONS:
+            log.warning("mcp.elicitation_refused", server=spec.name, reason="too many at once")
+            return ElicitResult(action="cancel")
+        self._elicitations += 1
+        self.serving += 1
+        try:
+            answer: Any = None
+            with anyio.move_on_after(self.handlers.elicitation_timeout) as scope:
+                answer = await _invoke(elicit, request)
+            if scope.cancelled_caught:
+                log.warning(
+                    "mcp.elicitation_timeout",
+                    server=spec.name,
+                    id=request.id,
+                    timeout=self.handlers.elicitation_timeout,
+                )
+                return ElicitResult(action="cancel")
+            return ElicitResult.model_validate(elicitation_result(request, answer))
+        except Exception as exc:  # the handler failed, or its answer does not fit the form
+            log.error(
+                "mcp.elicitation_failed", server=spec.name, id=request.id, error=describe_error(exc)
+            )
+            return ElicitResult(action="cancel")
+        finally:
+            self._elicitations -= 1
+            self.serving -= 1
+
+    async def _on_list_roots(self, context: Any) -> Any:
+        from mcp.types import ListRootsResult, Root
+
+        return ListRootsResult(
+            roots=[
+                Root.model_validate({"uri": uri, "name": name})
+                for uri, name in self.handlers.roots or ()
+            ]
+        )
+
+    # -- OAuth ----------------------------------------------------------------------------------
+
+    def _oauth_provider(self) -> Any:
+        """The SDK's ``OAuthClientProvider`` for this server (None without ``auth=``): its
+        tokens masked and kept secret, its authorization step completed through
+        :class:`~mbxai._mcp_auth.MCPOAuth`, its failures remembered for the error."""
+        spec, oauth = self.spec, self.spec.auth
+        if oauth is None:
+            return None
+        from mcp.client.auth import OAuthClientProvider
+        from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+
+        from ._mcp_auth import callback_result
+
+        owner = self
+        waiting: dict[str, Any] = {}
+
+        class Storage:
+            """The application's store, every token it hands out hidden from the model."""
+
+            async def get_tokens(self) -> Any:
+                tokens = await oauth.storage.get_tokens()
+                _hide_tokens(spec, tokens)
+                return tokens
+
+            async def set_tokens(self, tokens: Any) -> None:
+                _hide_tokens(spec, tokens)
+                await oauth.storage.set_tokens(tokens)
+
+            async def get_client_info(self) -> Any:
+                return await oauth.storage.get_client_info()
+
+            async def set_client_info(self, client_info: Any) -> None:
+                await oauth.storage.set_client_info(client_info)
+
+        async def redirect(url: str) -> None:
+            waiting["pending"] = oauth.begin(url)
+            get_logger().info("mcp.oauth_authorize", server=spec.name)
+
+        async def callback() -> Any:
+            pending = waiting.pop("pending")
+            owner.authorizing = True
+            scope = owner._scope
+            if scope is not None and not owner.connected:
+                scope.deadline = math.inf  # connecting waits for the human, not the server
+            try:
+                with anyio.move_on_after(oauth.authorization_timeout):
+                    if oauth.authorize is not None:
+                        given = await _invoke(oauth.authorize, pending.url)
+                        if given is not None:
+                            pending.result = callback_result(given)
+                            pending.done.set()
+                    while not pending.done.is_set():  # noqa: ASYNC110 - set from any thread
+                        await anyio.sleep(0.05)
+            finally:
+                owner.authorizing = False
+                oauth.end(pending)
+                if scope is not None and not owner.connected:
+                    scope.deadline = anyio.current_time() + spec.timeout
+            if pending.result is None:
+                why = pending.error or (
+                    f"the authorization was not completed within {oauth.authorization_timeout:g} s"
+                )
+                raise _AuthorizationFailed(why)
+            code, state = pending.result
+            return AuthorizationCodeResult(code=code, state=state)
+
+        class Provider(OAuthClientProvider):
+            async def async_auth_flow(self, request: Any) -> Any:
+                flow = super().async_auth_flow(request)
+                try:
+                    outgoing = await flow.__anext__()
+                    while True:
+                        response = yield outgoing
+                        outgoing = await flow.asend(response)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    error = spec.mask.text(describe_error(exc))
+                    owner.auth_error = error.splitlines()[0][:300] if error else "failed"
+                    get_logger().warning(
+                        "mcp.oauth_failed", server=spec.name, error=owner.auth_error
+                    )
+                    raise
+                finally:
+                    # Closed here, in this task: the SDK's flow holds a lock across its
+                    # yields, which only the task that took it may release.
+                    await flow.aclose()
+
+        return Provider(
+            server_url=spec.url or "",
+            client_metadata=OAuthClientMetadata.model_validate(oauth.client_metadata_fields()),
+            storage=Storage(),
+            redirect_handler=redirect,
+            callback_handler=callback,
+        )
+
     async def _on_message(self, message: Any) -> None:
         """The session's handler for server notifications (and transport errors)."""
         if isinstance(message, Exception):
@@ -570,15 +866,29 @@ class _SessionOwner:
         return f"server {self.spec.name!r} unavailable: {why}"
 
     async def wait_connected(self) -> bool:
-        """Wait for the first connection attempt; whether it succeeded."""
-        with anyio.move_on_after(2 * self.spec.timeout + _CLOSE_GRACE):
-            await self._first.wait()
+        """Wait for the first connection attempt; whether it succeeded (an OAuth
+        authorization waiting for a human gets its own time)."""
+        bound = 2 * self.spec.timeout + _CLOSE_GRACE
+        deadline = anyio.current_time() + bound
+        while not self._first.is_set() and anyio.current_time() < deadline:
+            with anyio.move_on_after(min(0.25, max(deadline - anyio.current_time(), 0))):
+                await self._first.wait()
+            if self.authorizing:
+                deadline = anyio.current_time() + bound
         return self.connected
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
-        """Call a tool through the owner and wait, at most the timeout, for the result."""
+    async def call(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        run: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Call a tool (or make another request: ``run``) through the owner and wait, at
+        most the timeout, for the result. While the server's own requests made during the
+        call (sampling, elicitation) are answered, the wait is extended, up to their
+        bounds."""
         spec = self.spec
-        call = _Call(name, arguments)
+        call = _Call(name, arguments, run)
         if self.closing:
             raise MCPConnectionError(self.unavailable("the MCP client was closed"))
         try:
@@ -587,13 +897,26 @@ class _SessionOwner:
             raise MCPConnectionError(self.unavailable("the MCP client was closed")) from None
         if not self.connected:
             self._wake.set()  # a waiting owner reconnects now rather than after its backoff
-        with anyio.move_on_after(spec.timeout):
-            await call.done.wait()
+        deadline = anyio.current_time() + spec.timeout
+        extended = anyio.current_time() + spec.timeout + self.handlers.longest_wait
+        while not call.done.is_set():
+            with anyio.move_on_after(max(deadline - anyio.current_time(), 0)):
+                await call.done.wait()
+            if call.done.is_set() or not self.serving or anyio.current_time() >= extended:
+                break
+            deadline = min(anyio.current_time() + 0.25, extended)
         if not call.done.is_set():
             call.abandon()
             why = f"no answer within {spec.timeout:g} s"
             if not self.connected and self.last_error:
                 why += f" (last error: {self.last_error})"
+            pending = spec.auth.pending_url if spec.auth is not None else None
+            if pending is not None:
+                raise MCPAuthError(
+                    self.unavailable(f"{why}; waiting for OAuth authorization at {pending}"),
+                    server=spec.name,
+                    authorization_url=pending,
+                )
             raise MCPConnectionError(self.unavailable(why))
         if call.error is not None:
             raise call.error
@@ -685,8 +1008,13 @@ class _WatchedTransport:
         return await self._inner.__aexit__(exc_type, exc, tb)
 
 
-async def _open_transport(spec: ServerSpec, stack: contextlib.AsyncExitStack) -> _WatchedTransport:
-    """The SDK transport for ``spec`` (not entered yet); an HTTP client goes on ``stack``."""
+async def _open_transport(
+    spec: ServerSpec, stack: contextlib.AsyncExitStack, auth: Any = None
+) -> _WatchedTransport:
+    """The SDK transport for ``spec`` (not entered yet); an HTTP client goes on ``stack``.
+
+    Over HTTP no message larger than ``max_message_bytes`` is read: a JSON body is cut
+    there (the request fails), as is an event of an event stream (the SDK's bound)."""
     if spec.transport == "stdio":
         from mcp import StdioServerParameters, stdio_client
 
@@ -707,6 +1035,7 @@ async def _open_transport(spec: ServerSpec, stack: contextlib.AsyncExitStack) ->
                 headers=dict(spec.headers),
                 timeout=spec.timeout,
                 sse_read_timeout=_SSE_IDLE_TIMEOUT,
+                auth=auth,
             )
         )
     import httpx2
@@ -717,9 +1046,82 @@ async def _open_transport(spec: ServerSpec, stack: contextlib.AsyncExitStack) ->
         httpx2.AsyncClient(
             headers=dict(spec.headers),
             timeout=httpx2.Timeout(spec.timeout, read=_SSE_IDLE_TIMEOUT),
+            auth=auth,
+            transport=_capped_transport_class()(spec.max_message_bytes),
         )
     )
-    return _WatchedTransport(streamable_http_client(spec.url, http_client=http))
+    return _WatchedTransport(
+        streamable_http_client(
+            spec.url, http_client=http, max_sse_event_size=spec.max_message_bytes
+        )
+    )
+
+
+class _AuthorizationFailed(Exception):
+    """The OAuth authorization step was not completed (in time, or at all)."""
+
+
+def _hide_tokens(spec: ServerSpec, tokens: Any) -> None:
+    """Keep a server's OAuth tokens out of logs and out of what the model sees."""
+    for value in (getattr(tokens, "access_token", None), getattr(tokens, "refresh_token", None)):
+        if isinstance(value, str) and value:
+            register_secret(value)
+            spec.mask.add(value)
+
+
+@functools.cache
+def _capped_transport_class() -> type[Any]:
+    """An httpx2 transport whose non-streaming bodies (JSON answers, OAuth endpoints) are
+    read at most to a limit (an event stream's events are bounded by the SDK); made on
+    first use, since httpx2 comes with the optional SDK."""
+    import httpx2
+
+    class CappedStream(httpx2.AsyncByteStream):
+        def __init__(self, inner: Any, limit: int) -> None:
+            self._inner = inner
+            self._limit = limit
+
+        async def __aiter__(self) -> Any:
+            seen = 0
+            async for chunk in self._inner:
+                seen += len(chunk)
+                if seen > self._limit:
+                    raise httpx2.StreamError(
+                        f"the response exceeded the {self._limit} {_TOO_LARGE} (max_message_bytes)"
+                    )
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    class CappedTransport(httpx2.AsyncBaseTransport):
+        def __init__(self, limit: int) -> None:
+            self._inner = httpx2.AsyncHTTPTransport()
+            self._limit = limit
+
+        async def handle_async_request(self, request: Any) -> Any:
+            response = await self._inner.handle_async_request(request)
+            if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                response.stream = CappedStream(response.stream, self._limit)
+            return response
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return CappedTransport
+
+
+async def _invoke(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the application's handler: an async one here, a sync one in a worker thread
+    (left behind if the wait for it is cancelled); an awaitable it returns is awaited."""
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    ):
+        return await fn(*args)
+    result = await anyio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 _devnull: TextIO | None = None
@@ -740,6 +1142,36 @@ def _errlog() -> TextIO:
 
 def _position(item: tuple[int, Any]) -> int:
     return item[0]
+
+
+async def _paged(attribute: str, client: Any) -> list[Any]:
+    """Every page of a listing (``resources``, ``resource_templates``, ``prompts``), at
+    most ``_MAX_LIST_PAGES`` pages and ``_MAX_ITEMS`` items (past either: cut, logged)."""
+    method = {
+        "resources": client.list_resources,
+        "resource_templates": client.list_resource_templates,
+        "prompts": client.list_prompts,
+    }[attribute]
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(_MAX_LIST_PAGES):
+        page = await method(cursor=cursor)
+        items.extend(getattr(page, attribute))
+        cursor = page.next_cursor
+        if cursor is None or len(items) >= _MAX_ITEMS:
+            break
+        await anyio.lowlevel.checkpoint()
+    if cursor is not None:
+        get_logger().warning("mcp.list_cut", listing=attribute, kept=min(len(items), _MAX_ITEMS))
+    return items[:_MAX_ITEMS]
+
+
+def _masked_copy(exc: MCPServerError, message: str) -> MCPServerError:
+    """``exc`` again with ``message`` (credentials masked), its attributes kept."""
+    copy = type(exc).__new__(type(exc))
+    copy.__dict__.update(exc.__dict__)
+    copy.args = (message,)
+    return copy
 
 
 def _session_gone(exc: Any) -> bool:
@@ -807,13 +1239,78 @@ class AsyncMCPConnection:
         """Call a tool; its ``CallToolResult``, or :class:`MCPConnectionError` /
         :class:`MCPToolError` within the server's timeout (the server's credentials
         masked in its message)."""
+        return await self._request(name, arguments)
+
+    async def _request(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        run: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> Any:
         try:
-            return await self._owner.call(name, arguments)
+            return await self._owner.call(name, arguments, run)
         except MCPServerError as exc:
             masked = self.spec.mask.text(str(exc))
             if masked == str(exc):
                 raise
-            raise type(exc)(masked) from None
+            error = _masked_copy(exc, masked)
+            raise error from None
+
+    async def list_resources(self) -> list[Any]:
+        """The server's resources (``mcp.types.Resource``), every page (bounded)."""
+        found: list[Any] = await self._request(
+            "resources/list", {}, functools.partial(_paged, "resources")
+        )
+        return found
+
+    async def list_resource_templates(self) -> list[Any]:
+        """The server's resource templates (``mcp.types.ResourceTemplate``), every page."""
+        found: list[Any] = await self._request(
+            "resources/templates/list", {}, functools.partial(_paged, "resource_templates")
+        )
+        return found
+
+    async def read_resource(self, uri: str) -> Any:
+        """A resource's ``ReadResourceResult``; :class:`MCPResponseTooLargeError` past
+        ``max_resource_bytes`` (decoded), :class:`MCPRequestError` when refused."""
+        spec = self.spec
+
+        async def read(client: Any) -> Any:
+            result = await client.read_resource(uri)
+            size = resource_size(result)
+            if size > spec.max_resource_bytes:
+                raise MCPResponseTooLargeError(
+                    f"server {spec.name!r}: resource {uri!r:.200} has {size} bytes, more than "
+                    f"max_resource_bytes={spec.max_resource_bytes}",
+                    limit=spec.max_resource_bytes,
+                )
+            return result
+
+        return await self._request(f"resources/read {uri!r:.200}", {}, read)
+
+    async def list_prompts(self) -> list[Any]:
+        """The server's prompts (``mcp.types.Prompt``), every page (bounded)."""
+        found: list[Any] = await self._request(
+            "prompts/list", {}, functools.partial(_paged, "prompts")
+        )
+        return found
+
+    async def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> Any:
+        """A prompt's ``GetPromptResult`` (its content bounded like a resource's)."""
+        spec = self.spec
+
+        async def get(client: Any) -> Any:
+            result = await client.get_prompt(name, arguments)
+            size = resource_size(result)
+            if size > spec.max_resource_bytes:
+                raise MCPResponseTooLargeError(
+                    f"server {spec.name!r}: prompt {name!r:.100} has {size} bytes, more than "
+                    f"max_resource_bytes={spec.max_resource_bytes}",
+                    limit=spec.max_resource_bytes,
+                )
+            return result
+
+        return await self._request(f"prompts/get {name!r:.100}", {}, get)
 
     async def aclose(self) -> None:
         """Disconnect this server (its owner task leaves the session and ends)."""
@@ -857,10 +1354,16 @@ class AsyncMCPConnections:
                 # not passed in: it propagates as it is, not wrapped in an exception group.
                 await tg.__aexit__(None, None, None)
 
-    async def connect(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> AsyncMCPConnection:
+    async def connect(
+        self,
+        spec: ServerSpec,
+        on_tools_changed: ToolsChanged,
+        handlers: ServerHandlers | None = None,
+    ) -> AsyncMCPConnection:
         """Start ``spec``'s owner task and wait for its first connection.
 
-        Raises :class:`MCPConnectionError` naming the server when it cannot be reached.
+        Raises :class:`MCPConnectionError` naming the server when it cannot be reached
+        (:class:`MCPAuthError` when its OAuth failed).
         """
         require_sdk()
         if self._closed:
@@ -871,7 +1374,7 @@ class AsyncMCPConnections:
                 "client:` - each server's session is owned by a task of that block, so it is "
                 "entered and left by the same task (use MCPClient to connect without one)"
             )
-        owner = _SessionOwner(spec, on_tools_changed)
+        owner = _SessionOwner(spec, on_tools_changed, handlers)
         self._owners.append(owner)
         self._tg.start_soon(owner.run, name=f"mbxai-mcp-{spec.name}")
         try:
@@ -887,6 +1390,11 @@ class AsyncMCPConnections:
             if owner.fatal is not None:
                 raise owner.fatal
             why = spec.mask.text(owner.last_error or "no answer in time")
+            if owner.auth_error is not None:
+                raise MCPAuthError(
+                    f"could not connect to MCP server {spec.name!r} ({spec.where}): {why}",
+                    server=spec.name,
+                )
             raise MCPConnectionError(
                 f"could not connect to MCP server {spec.name!r} ({spec.where}): {why}"
             )
@@ -951,6 +1459,21 @@ class MCPConnection:
     def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         return run_coroutine_blocking(self._inner.call_tool, name, arguments)
 
+    def list_resources(self) -> list[Any]:
+        return run_coroutine_blocking(self._inner.list_resources)
+
+    def list_resource_templates(self) -> list[Any]:
+        return run_coroutine_blocking(self._inner.list_resource_templates)
+
+    def read_resource(self, uri: str) -> Any:
+        return run_coroutine_blocking(self._inner.read_resource, uri)
+
+    def list_prompts(self) -> list[Any]:
+        return run_coroutine_blocking(self._inner.list_prompts)
+
+    def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> Any:
+        return run_coroutine_blocking(self._inner.get_prompt, name, arguments)
+
     def close(self) -> None:
         run_coroutine_blocking(self._inner.aclose)
 
@@ -977,7 +1500,12 @@ class MCPConnections:
     ) -> None:
         self.close()
 
-    def connect(self, spec: ServerSpec, on_tools_changed: ToolsChanged) -> MCPConnection:
+    def connect(
+        self,
+        spec: ServerSpec,
+        on_tools_changed: ToolsChanged,
+        handlers: ServerHandlers | None = None,
+    ) -> MCPConnection:
         require_sdk()
         with self._lock:
             if self._closed:
@@ -986,7 +1514,9 @@ class MCPConnections:
                 running = run_context_blocking(self._hub)
                 running.__enter__()
                 self._running = running
-        return MCPConnection(run_coroutine_blocking(self._hub.connect, spec, on_tools_changed))
+        return MCPConnection(
+            run_coroutine_blocking(self._hub.connect, spec, on_tools_changed, handlers)
+        )
 
     def close(self) -> None:
         """Disconnect every server and stop their owner tasks."""

@@ -7,14 +7,22 @@ serves them over Streamable HTTP (:meth:`MCPServer.serve_http` in a background t
 :meth:`MCPServer.run_http` in the foreground, :meth:`MCPServer.http_app` as an ASGI app)
 or stdio (:meth:`MCPServer.run_stdio`), speaking MCP through the SDK's low-level server.
 
+It also serves resources (``register_resource`` / ``@server.resource``: fixed URIs, and
+templates such as ``notes://{name}``) and prompts (``register_prompt`` /
+``@server.prompt``). Inside a tool, :func:`request_context` gives the SDK's request
+context, to ask the client for a completion (sampling), for user input (elicitation) or
+for its roots.
+
 Needs ``pip install 'mbxai[mcp]'``; importing this module does not import ``mcp``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import hmac
+import re
 import socket
 import threading
 import time
@@ -33,7 +41,13 @@ from ._logging import get_logger, register_secret
 from ._mcp import describe_error, require_sdk, tool_result_payload
 from ._tools import ToolRegistry
 
-__all__ = ["MCPServer", "MCPServerStartError", "RunningMCPServer", "request_headers"]
+__all__ = [
+    "MCPServer",
+    "MCPServerStartError",
+    "RunningMCPServer",
+    "request_context",
+    "request_headers",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 HTTPTransport = Literal["http", "sse"]
@@ -44,6 +58,11 @@ _MAX_SESSIONS: Final = 1000
 _headers: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "mbxai_mcp_request_headers", default=None
 )
+_context: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "mbxai_mcp_request_context", default=None
+)
+_TEMPLATE_VARIABLE: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MAX_PROMPT_ARGUMENT: Final = 65_536
 
 
 def request_headers() -> Mapping[str, str] | None:
@@ -53,6 +72,65 @@ def request_headers() -> Mapping[str, str] | None:
     For tools that act for the caller: read its credentials or tenant from here.
     """
     return _headers.get()
+
+
+def request_context() -> Any:
+    """The SDK's context of the MCP request being served, inside a tool of an
+    :class:`MCPServer` (``None`` outside a call).
+
+    Its ``session`` sends the client requests of its own, tied to the call
+    (``related_request_id=ctx.request_id``): ``await ctx.session.create_message(...)``
+    (sampling), ``await ctx.session.elicit_form(...)`` (elicitation), ``await
+    ctx.session.list_roots()``. Async tools only: the call waits for the answer.
+    """
+    return _context.get()
+
+
+class _Resource:
+    """A served resource (``uri``), or a template of them (``uri`` with ``{name}`` parts)."""
+
+    __slots__ = ("description", "function", "mime_type", "name", "pattern", "uri")
+
+    def __init__(
+        self,
+        uri: str,
+        function: Callable[..., Any],
+        name: str | None,
+        description: str | None,
+        mime_type: str | None,
+    ) -> None:
+        self.uri = uri
+        self.function = function
+        self.name = name or uri
+        self.description = description
+        self.mime_type = mime_type
+        self.pattern: re.Pattern[str] | None = None
+        if _TEMPLATE_VARIABLE.search(uri):
+            parts = _TEMPLATE_VARIABLE.split(uri)
+            regex = "".join(
+                f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part)
+                for index, part in enumerate(parts)
+            )
+            self.pattern = re.compile(regex)
+
+
+class _Prompt:
+    """A served prompt: a function of string arguments returning its messages."""
+
+    __slots__ = ("arguments", "description", "function", "name", "tool")
+
+    def __init__(self, name: str, description: str | None, function: Callable[..., Any]) -> None:
+        self.tool = build_tool(name, description, function)
+        self.name = name
+        self.description = self.tool.description or None
+        self.function = function
+        properties = self.tool.parameters.get("properties") or {}
+        required = set(self.tool.parameters.get("required") or ())
+        #: (name, description, required) of each argument.
+        self.arguments = [
+            (key, (value or {}).get("description"), key in required)
+            for key, value in properties.items()
+        ]
 
 
 class MCPServer:
@@ -90,6 +168,8 @@ class MCPServer:
         self.instructions = instructions
         self._token = secret
         self._tools = ToolRegistry()
+        self._resources: dict[str, _Resource] = {}
+        self._prompts: dict[str, _Prompt] = {}
         # Connected clients to tell when the tools change: session key -> (loop, session).
         self._sessions: dict[str, tuple[asyncio.AbstractEventLoop, Any]] = {}
         self._sessions_lock = threading.Lock()
@@ -166,6 +246,117 @@ class MCPServer:
         tool = self._tools.remove(name)
         self._announce_tools()
         return tool
+
+    # -- resources and prompts ----------------------------------------------------------------
+
+    @property
+    def resources(self) -> Mapping[str, str | None]:
+        """The served resources and templates: URI -> description (a snapshot)."""
+        return {uri: resource.description for uri, resource in self._resources.items()}
+
+    @property
+    def prompts(self) -> Mapping[str, str | None]:
+        """The served prompts: name -> description (a snapshot)."""
+        return {name: prompt.description for name, prompt in self._prompts.items()}
+
+    def register_resource(
+        self,
+        uri: str,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+    ) -> None:
+        """Serve what ``function`` (sync or async) returns as the resource ``uri``.
+
+        A ``uri`` with ``{name}`` parts (``notes://{topic}``) is a template: the function
+        gets the parts of the URI read as keyword arguments (strings). It returns text
+        (``str``), binary data (``bytes``, sent base64) or anything JSON-serialisable (sent
+        as JSON text). An exception is the client's error.
+        """
+        check_str("resource uri", uri, empty=False)
+        if not callable(function):
+            raise ConfigurationError(f"resource {uri!r}: function must be callable")
+        check_str("resource name", name, none=True)
+        check_str("resource description", description, none=True)
+        check_str("resource mime_type", mime_type, none=True)
+        if "://" not in uri:
+            raise ConfigurationError(f"resource uri must have a scheme (notes://...), got {uri!r}")
+        self._resources[uri] = _Resource(uri, function, name, description, mime_type)
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+    ) -> Callable[[F], F]:
+        """Decorator form of :meth:`register_resource` (the description defaults to the
+        docstring's first paragraph)."""
+
+        def register(fn: F) -> F:
+            doc = (fn.__doc__ or "").strip().split("\n\n")[0].strip() or None
+            self.register_resource(
+                uri,
+                fn,
+                name=name or getattr(fn, "__name__", None),
+                description=description if description is not None else doc,
+                mime_type=mime_type,
+            )
+            return fn
+
+        return register
+
+    def unregister_resource(self, uri: str) -> None:
+        """Stop serving a resource (or template)."""
+        if self._resources.pop(uri, None) is None:
+            raise ConfigurationError(f"no resource {uri!r} is served")
+
+    def register_prompt(
+        self, name: str, function: Callable[..., Any], *, description: str | None = None
+    ) -> None:
+        """Serve ``function`` (sync or async) as the prompt ``name``.
+
+        Its parameters are the prompt's arguments (strings; required unless they have a
+        default; described by the docstring's ``Args:``). It returns the messages: a
+        string (one user message), or a list of strings and ``{"role": "user" |
+        "assistant", "content": str}`` dicts.
+        """
+        check_str("prompt name", name, empty=False)
+        if not callable(function):
+            raise ConfigurationError(f"prompt {name!r}: function must be callable")
+        self._prompts[name] = _Prompt(name, description, function)
+
+    @overload
+    def prompt(self, function: F, /) -> F: ...
+
+    @overload
+    def prompt(
+        self, function: None = None, /, *, name: str | None = None, description: str | None = None
+    ) -> Callable[[F], F]: ...
+
+    def prompt(
+        self,
+        function: Callable[..., Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Decorator form of :meth:`register_prompt`: ``@server.prompt`` or
+        ``@server.prompt(name=..., description=...)``."""
+
+        def register(fn: F) -> F:
+            self.register_prompt(
+                name if name is not None else getattr(fn, "__name__", ""),
+                fn,
+                description=description,
+            )
+            return fn
+
+        return register if function is None else register(function)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -281,6 +472,11 @@ class MCPServer:
             instructions=self.instructions,
             on_list_tools=self._on_list_tools,
             on_call_tool=self._on_call_tool,
+            on_list_resources=self._on_list_resources,
+            on_list_resource_templates=self._on_list_resource_templates,
+            on_read_resource=self._on_read_resource,
+            on_list_prompts=self._on_list_prompts,
+            on_get_prompt=self._on_get_prompt,
         )
 
     async def _on_list_tools(self, ctx: Any, params: Any) -> Any:
@@ -316,14 +512,135 @@ class MCPServer:
         except ValueError as exc:
             return error(str(exc))
         reset = _headers.set(_headers_of(ctx))
+        reset_context = _context.set(ctx)
         try:
             value = await async_call_user_code(tool.function, kwargs)
         except Exception as exc:  # the caller's model gets it, as with local tools
             return error(describe_error(exc))
         finally:
+            _context.reset(reset_context)
             _headers.reset(reset)
         text, structured = tool_result_payload(value)
         return CallToolResult(content=[TextContent(text=text)], structured_content=structured)
+
+    async def _on_list_resources(self, ctx: Any, params: Any) -> Any:
+        from mcp.types import ListResourcesResult, Resource
+
+        return ListResourcesResult(
+            resources=[
+                Resource(
+                    uri=item.uri,
+                    name=item.name,
+                    description=item.description,
+                    mime_type=item.mime_type,
+                )
+                for item in list(self._resources.values())
+                if item.pattern is None
+            ]
+        )
+
+    async def _on_list_resource_templates(self, ctx: Any, params: Any) -> Any:
+        from mcp.types import ListResourceTemplatesResult, ResourceTemplate
+
+        return ListResourceTemplatesResult(
+            resource_templates=[
+                ResourceTemplate(
+                    uri_template=item.uri,
+                    name=item.name,
+                    description=item.description,
+                    mime_type=item.mime_type,
+                )
+                for item in list(self._resources.values())
+                if item.pattern is not None
+            ]
+        )
+
+    async def _on_read_resource(self, ctx: Any, params: Any) -> Any:
+        from mcp import MCPError
+        from mcp.types import (
+            INTERNAL_ERROR,
+            BlobResourceContents,
+            ReadResourceResult,
+            TextResourceContents,
+        )
+
+        uri = str(params.uri)
+        found, arguments = self._find_resource(uri)
+        if found is None:  # the spec's "resource not found"
+            raise MCPError(code=-32002, message=f"Resource not found: {uri}")
+        reset = _headers.set(_headers_of(ctx))
+        reset_context = _context.set(ctx)
+        try:
+            value = await async_call_user_code(found.function, arguments)
+        except Exception as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=describe_error(exc)) from None
+        finally:
+            _context.reset(reset_context)
+            _headers.reset(reset)
+        content: Any
+        if isinstance(value, bytes | bytearray):
+            content = BlobResourceContents(
+                uri=uri,
+                mime_type=found.mime_type or "application/octet-stream",
+                blob=base64.b64encode(bytes(value)).decode(),
+            )
+        elif isinstance(value, str):
+            content = TextResourceContents(uri=uri, mime_type=found.mime_type, text=value)
+        else:
+            text, _ = tool_result_payload(value)
+            content = TextResourceContents(
+                uri=uri, mime_type=found.mime_type or "application/json", text=text
+            )
+        return ReadResourceResult(contents=[content])
+
+    def _find_resource(self, uri: str) -> tuple[_Resource | None, dict[str, Any]]:
+        exact = self._resources.get(uri)
+        if exact is not None and exact.pattern is None:
+            return exact, {}
+        for item in list(self._resources.values()):
+            if item.pattern is not None:
+                match = item.pattern.fullmatch(uri)
+                if match is not None:
+                    return item, match.groupdict()
+        return None, {}
+
+    async def _on_list_prompts(self, ctx: Any, params: Any) -> Any:
+        from mcp.types import ListPromptsResult, Prompt, PromptArgument
+
+        return ListPromptsResult(
+            prompts=[
+                Prompt(
+                    name=prompt.name,
+                    description=prompt.description,
+                    arguments=[
+                        PromptArgument(name=name, description=text, required=required)
+                        for name, text, required in prompt.arguments
+                    ],
+                )
+                for prompt in list(self._prompts.values())
+            ]
+        )
+
+    async def _on_get_prompt(self, ctx: Any, params: Any) -> Any:
+        from mcp import MCPError
+        from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, GetPromptResult
+
+        prompt = self._prompts.get(params.name)
+        if prompt is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
+        given = dict(params.arguments or {})
+        if any(len(str(value)) > _MAX_PROMPT_ARGUMENT for value in given.values()):
+            raise MCPError(code=INVALID_PARAMS, message="a prompt argument is too long")
+        try:
+            kwargs = prompt.tool.validate_arguments(_json.dumps(given))
+        except ValueError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+        try:
+            value = await async_call_user_code(prompt.function, kwargs)
+            messages = _prompt_messages(value)
+        except Exception as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=describe_error(exc)) from None
+        return GetPromptResult(description=prompt.description, messages=messages)
 
     # -- telling clients the tools changed ----------------------------------------------------
 
@@ -374,6 +691,26 @@ class MCPServer:
     def _forget(self, key: str) -> None:
         with self._sessions_lock:
             self._sessions.pop(key, None)
+
+
+def _prompt_messages(value: Any) -> list[Any]:
+    """A prompt function's return value as ``PromptMessage``s."""
+    from mcp.types import PromptMessage, TextContent
+
+    items = [value] if isinstance(value, str | Mapping) else list(value)
+    messages = []
+    for item in items:
+        if isinstance(item, str):
+            role, text = "user", item
+        elif isinstance(item, Mapping) and item.get("role") in ("user", "assistant"):
+            role, text = str(item["role"]), str(item.get("content", ""))
+        else:
+            raise TypeError(
+                "a prompt returns a string or a list of strings and "
+                f"{{'role': 'user' | 'assistant', 'content': str}} dicts, not {item!r:.60}"
+            )
+        messages.append(PromptMessage(role=role, content=TextContent(text=text)))  # type: ignore[arg-type]
+    return messages
 
 
 def _check_address(host: Any, port: Any) -> None:

@@ -24,6 +24,7 @@ from .._agent import (
     approval_request,
     build_response,
     check_responses,
+    client_request_task,
     clip,
     compact_turns,
     dialog_request,
@@ -59,6 +60,7 @@ from .._errors import (
 )
 from .._logging import get_logger
 from .._masking import Masker
+from .._mcp_interactive import HumanRequestSource
 from .._secrets import SecretBox
 from .._sessions import InMemorySessionHandler, supports_cas
 from .._tools import DEFAULT_MAX_RESULT_CHARS, DeferredContext, clip_result, format_result
@@ -489,6 +491,7 @@ class AsyncAgentClient:
             session.ask_questions = ask_questions
             if responses:
                 check_responses(session, responses)
+                self._answer_clients(session, responses)
                 apply_responses(
                     session,
                     responses,
@@ -606,7 +609,32 @@ class AsyncAgentClient:
     def _asks_humans(self, session: AgentSession) -> bool:
         return self.human_in_loop and session.ask_questions
 
+    def _human_source(self, session: AgentSession) -> HumanRequestSource | None:
+        """The client, when it can wait on a human (an MCP client with elicitation or
+        OAuth) and a human may be asked in this run."""
+        if self._asks_humans(session) and isinstance(self._client, HumanRequestSource):
+            return self._client
+        return None
+
+    def _answer_clients(self, session: AgentSession, responses: list[HumanInLoopResponse]) -> None:
+        """Deliver the answers to requests a client asked (checked first: a bad one raises
+        :class:`HumanResponseError` and nothing changes). A client that no longer knows the
+        request (this process is not the one that asked) loses nothing: the task runs
+        again and the server asks again."""
+        if not isinstance(self._client, HumanRequestSource):
+            return
+        owned = [r for r in responses if client_request_task(session, r.interaction_id)]
+        for response in owned:
+            if not self._client.answer_human_request(response):
+                get_logger().info(
+                    "agent.client_request_unknown",
+                    agent_id=session.agent_id,
+                    interaction_id=response.interaction_id,
+                )
+
     def _needs_human(self, session: AgentSession, task: Task) -> bool:
+        if session.client_requests.get(task.id):
+            return True  # a tool's server waits on a human
         paused = session.paused_loops.get(task.id)
         if paused is not None and paused.requests and not paused.answers:
             return True  # calls waiting for approval, none answered since the last pause
@@ -657,6 +685,11 @@ class AsyncAgentClient:
     async def _pause(self, session: AgentSession, tasks: list[Task]) -> None:
         requests: list[HumanInLoopRequest] = []
         for task in tasks:
+            asked = session.client_requests.get(task.id)
+            if asked:
+                task.status = TaskStatus.WAITING_FOR_HUMAN
+                requests.extend(asked)
+                continue
             paused = session.paused_loops.get(task.id)
             if paused is not None and paused.requests:
                 task.status = TaskStatus.WAITING_FOR_HUMAN
@@ -776,6 +809,8 @@ class AsyncAgentClient:
             max_result_chars=getattr(self._client, "max_result_chars", DEFAULT_MAX_RESULT_CHARS),
         )
         token = _journal.set(journal)
+        source = self._human_source(session)
+        asked_before = {r.id for r in source.pending_human_requests()} if source else set()
         try:
             result = await self._client.parse(messages, TaskOutcome, **params)
             while pending_calls(result) and not self._asks_humans(session):
@@ -801,6 +836,19 @@ class AsyncAgentClient:
             session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
             if pending_calls(result):
                 self._pause_loop(session, task, result)
+                await self._save(session)
+                await self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
+                return
+            asked = [
+                r.model_copy(update={"task_id": task.id})
+                for r in (source.pending_human_requests() if source else [])
+                if r.id not in asked_before
+            ]
+            if asked:
+                # A tool's server waits on a human (a form, a sign-in); it was told "not now",
+                # so the model's answer is not the task's: ask, then run the task again.
+                session.client_requests[task.id] = asked
+                task.status = TaskStatus.WAITING_FOR_HUMAN
                 await self._save(session)
                 await self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
                 return

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -11,12 +13,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from .._checks import check_bool
+from .._checks import check_bool, check_number
 from .._concurrency import call_blocking
 from .._errors import ConfigurationError, MCPConnectionError, MCPToolError
 from .._function_schema import Tool, build_tool
 from .._logging import get_logger
 from .._mcp import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MAX_RESOURCE_BYTES,
     DEFAULT_MAX_TOOLS,
     DEFAULT_TIMEOUT,
     ApprovalRule,
@@ -26,11 +30,24 @@ from .._mcp import (
     ServerSpec,
     approval_rules,
     format_call_result,
+    format_resource,
     model_tool_name,
+    prompt_messages,
     server_spec,
 )
-from .._mcp_sessions import MCPConnection, MCPConnections
+from .._mcp_auth import MCPOAuth
+from .._mcp_interactive import (
+    ElicitationHandler,
+    MCPSampling,
+    check_elicitation_handler,
+    check_roots,
+    completion_result,
+    sampling_request,
+)
+from .._mcp_sessions import MCPConnection, MCPConnections, ServerHandlers
 from .._seed import MCPSeedMethods
+from .._usage import activate
+from ..agent.models import HumanInLoopRequest, HumanInLoopResponse
 from .client import OpenRouterClient
 from .tools import ToolClient
 
@@ -40,22 +57,35 @@ __all__ = ["MCPClient"]
 class _Mounted:
     """A registered server: its connection and its tools' registry names."""
 
-    __slots__ = ("approval", "connection", "names", "namespace", "version")
+    __slots__ = (
+        "approval",
+        "connection",
+        "elicitation",
+        "names",
+        "namespace",
+        "resource_tool",
+        "version",
+    )
 
     def __init__(
         self,
         connection: MCPConnection,
         namespace: bool,
         approval: Callable[[str], ApprovalRule],
+        elicitation: Any = None,
     ) -> None:
         self.connection = connection
         self.namespace = namespace
         #: The server's tool name -> its ``requires_approval`` rule.
         self.approval = approval
+        #: The elicitation handler (asked for pending human requests when it has them).
+        self.elicitation = elicitation
         #: registry name -> the server's tool name
         self.names: dict[str, str] = {}
         #: The version of the server's tool list registered now (-1: none yet).
         self.version = -1
+        #: The registry name of the server's resource-reading tool (``resources_tool=``).
+        self.resource_tool: str | None = None
 
 
 class _Plan:
@@ -173,6 +203,14 @@ class MCPClient(ToolClient, MCPSeedMethods):
         tool_filter: Callable[[Any], bool] | None = None,
         max_tools: int | None = DEFAULT_MAX_TOOLS,
         requires_approval: ApprovalRule | Mapping[str, ApprovalRule] = False,
+        auth: MCPOAuth | None = None,
+        sampling: MCPSampling | None = None,
+        elicitation: ElicitationHandler | None = None,
+        elicitation_timeout: float = 300.0,
+        roots: Iterable[Any] | None = None,
+        resources_tool: bool = False,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_resource_bytes: int = DEFAULT_MAX_RESOURCE_BYTES,
     ) -> list[str]:
         """Connect to an MCP server and register its tools; returns their registry names.
 
@@ -213,6 +251,25 @@ class MCPClient(ToolClient, MCPSeedMethods):
                 call: ``True`` for all of them, a function of a call's arguments deciding
                 per call, or a mapping of the server's own tool names to either (tools
                 not named need none). See :meth:`register_tool`.
+            auth: OAuth for a remote server (:class:`~mbxai.MCPOAuth`: token store,
+                the authorization step); not with ``token``/``headers``.
+            sampling: Answer the server's sampling requests with this
+                :class:`~mbxai.MCPSampling` (a chat client of yours, under its usage
+                limits); without it they are refused.
+            elicitation: Answer the server's requests for user input: a function (sync or
+                async) of an :class:`~mbxai.ElicitationRequest`, or a
+                :class:`~mbxai.HumanElicitation` (human-in-the-loop requests, for agents);
+                without it they are refused.
+            elicitation_timeout: Seconds an elicitation may wait for its answer; then the
+                server is told "cancel".
+            roots: The folders (paths or ``file://`` URIs, or ``(path, name)`` pairs)
+                the server is told it may work in when it asks; without it, it is told
+                nothing.
+            resources_tool: Also register a tool reading the server's resources
+                (``<server>__read_resource``), its description listing them.
+            max_message_bytes: The largest message read from an HTTP server (a JSON
+                answer, an event); larger ones fail the request.
+            max_resource_bytes: The largest resource (or prompt) kept, decoded.
 
         Raises:
             ConfigurationError: Bad arguments, a name already registered, no ``mcp`` SDK,
@@ -220,6 +277,7 @@ class MCPClient(ToolClient, MCPSeedMethods):
             MCPTooManyToolsError: The server offers more tools than ``max_tools``.
             MCPConnectionError: The server could not be reached or its tools were not
                 listed and registered within ``timeout``; nothing is left running.
+            MCPAuthError: Its OAuth failed, or the authorization was not completed.
         """
         spec = server_spec(
             name,
@@ -232,28 +290,71 @@ class MCPClient(ToolClient, MCPSeedMethods):
             deny=deny,
             tool_filter=tool_filter,
             max_tools=max_tools,
+            auth=auth,
+            max_message_bytes=max_message_bytes,
+            max_resource_bytes=max_resource_bytes,
         )
         namespace = check_bool("namespace", namespace)
+        resources_tool = check_bool("resources_tool", resources_tool)
         approval = approval_rules(name, requires_approval)
+        handlers = self._handlers(name, sampling, elicitation, elicitation_timeout, roots)
         with self._mount_lock:
             if name in self._servers or name in self._pending:
                 raise ConfigurationError(f"an MCP server named {name!r} is already registered")
             self._pending.add(name)
         try:
-            return self._register(spec, namespace, approval)
+            names = self._register(spec, namespace, approval, handlers)
+            if resources_tool:
+                names.append(self._mount_resource_tool(name))
+            return names
         finally:
             with self._mount_lock:
                 self._pending.discard(name)
 
+    def _handlers(
+        self,
+        server: str,
+        sampling: Any,
+        elicitation: Any,
+        elicitation_timeout: Any,
+        roots: Any,
+    ) -> ServerHandlers:
+        """``register_mcp_server``'s answers to the server's own requests, checked."""
+        if sampling is not None and not isinstance(sampling, MCPSampling):
+            raise ConfigurationError(
+                f"MCP server {server!r}: sampling must be an MCPSampling, got "
+                f"{type(sampling).__name__}"
+            )
+        if sampling is not None and self._sampling_flavour(sampling):
+            raise ConfigurationError(
+                f"MCP server {server!r}: MCPSampling needs a chat client of this flavour "
+                f"({type(self._client).__name__}-like), got {type(sampling.client).__name__}"
+            )
+        check_number("elicitation_timeout", elicitation_timeout, positive=True)
+        return ServerHandlers(
+            sample=functools.partial(self._sample, server, sampling) if sampling else None,
+            sampling=sampling,
+            elicit=check_elicitation_handler(elicitation),
+            elicitation_timeout=min(float(elicitation_timeout), 3600.0),
+            roots=check_roots(roots),
+        )
+
     def _register(
-        self, spec: ServerSpec, namespace: bool, approval: Callable[[str], ApprovalRule]
+        self,
+        spec: ServerSpec,
+        namespace: bool,
+        approval: Callable[[str], ApprovalRule],
+        handlers: ServerHandlers,
     ) -> list[str]:
         name = spec.name
         budget = Budget(spec.timeout)
         connection = self._connections.connect(
-            spec, lambda tools, version, work: self._prepare_tools(name, tools, version, work)
+            spec,
+            lambda tools, version, work: self._prepare_tools(name, tools, version, work),
+            handlers,
         )
-        mounted = _Mounted(connection, namespace, approval)
+        elicitation = handlers.elicit
+        mounted = _Mounted(connection, namespace, approval, elicitation)
         with self._mount_lock:
             self._servers[name] = mounted
         try:
@@ -275,6 +376,146 @@ class MCPClient(ToolClient, MCPSeedMethods):
             raise
         get_logger().info("mcp.registered", server=name, tools=sorted(mounted.names))
         return list(mounted.names)
+
+    def _sampling_flavour(self, sampling: MCPSampling) -> bool:
+        """Whether ``sampling``'s client is of the other flavour than this client's."""
+        return inspect.iscoroutinefunction(sampling.client.create) != (
+            inspect.iscoroutinefunction(self._client.create)
+        )
+
+    def _sample(self, server: str, policy: MCPSampling, params: Any) -> dict[str, Any]:
+        """Answer a server's sampling request with the policy's client, under its meter."""
+        request = sampling_request(server, params, policy)
+        if policy.approve is not None and policy.approve(request) is not True:
+            raise ValueError("the client's user refused this sampling request")
+        options: dict[str, Any] = {"max_tokens": request.max_tokens}
+        if policy.model is not None:
+            options["model"] = policy.model
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.stop:
+            options["stop"] = request.stop
+        with activate(policy.meter):
+            completion = policy.client.create(request.messages, **options)
+        get_logger().info("mcp.sampled", server=server, spent=policy.spent.model_dump())
+        return completion_result(completion)
+
+    # -- resources and prompts ------------------------------------------------------------
+
+    def _connection(self, server: str) -> MCPConnection:
+        mounted = self._servers.get(server)
+        if mounted is None:
+            raise ConfigurationError(f"no MCP server named {server!r} is registered")
+        return mounted.connection
+
+    def list_resources(self, server: str) -> list[Any]:
+        """The resources (``mcp.types.Resource``: ``uri``, ``name``, ``mime_type``...)
+        the server ``server`` offers, every page (at most 10,000)."""
+        return self._connection(server).list_resources()
+
+    def list_resource_templates(self, server: str) -> list[Any]:
+        """The server's resource templates (``mcp.types.ResourceTemplate``:
+        ``uri_template``...), every page."""
+        return self._connection(server).list_resource_templates()
+
+    def read_resource(self, server: str, uri: str) -> Any:
+        """Read one of the server's resources: its ``mcp.types.ReadResourceResult``
+        (``contents``: text or base64 blobs).
+
+        Raises :class:`~mbxai.MCPResponseTooLargeError` past ``max_resource_bytes`` (or a
+        message past ``max_message_bytes``), :class:`~mbxai.MCPRequestError` when the
+        server refuses, :class:`MCPConnectionError` when it does not answer in time.
+        """
+        if not isinstance(uri, str) or not uri:
+            raise ConfigurationError(f"uri must be a non-empty string, got {uri!r:.60}")
+        return self._connection(server).read_resource(uri)
+
+    def list_prompts(self, server: str) -> list[Any]:
+        """The server's prompts (``mcp.types.Prompt``: ``name``, ``description``,
+        ``arguments``), every page."""
+        return self._connection(server).list_prompts()
+
+    def get_prompt(self, server: str, name: str, arguments: Mapping[str, Any] | None = None) -> Any:
+        """Get one of the server's prompts, filled in with ``arguments`` (values sent as
+        strings): its ``mcp.types.GetPromptResult``. :meth:`prompt_messages` gives it as
+        chat messages."""
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"prompt name must be a non-empty string, got {name!r:.60}")
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ConfigurationError("prompt arguments must be a mapping of names to values")
+        values = None if arguments is None else {str(k): str(v) for k, v in arguments.items()}
+        return self._connection(server).get_prompt(name, values)
+
+    def prompt_messages(
+        self, server: str, name: str, arguments: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """One of the server's prompts as chat messages, ready for :meth:`chat` (the
+        server's credentials masked)."""
+        result = self.get_prompt(server, name, arguments)
+        return prompt_messages(result, self._connection(server).spec.mask)
+
+    def _mount_resource_tool(self, server: str) -> str:
+        """Register ``<server>__read_resource``: the model reads the server's resources."""
+        mounted = self._servers[server]
+        spec = mounted.connection.spec
+        try:
+            listed = mounted.connection.list_resources()
+        except MCPConnectionError:
+            raise
+        except Exception as exc:  # a server without resources: the tool says so when used
+            get_logger().warning("mcp.resources_unlisted", server=server, error=str(exc)[:300])
+            listed = []
+        shown = [
+            f"- {spec.mask.text(str(resource.uri))}: "
+            f"{spec.mask.text(resource.description or resource.name or '')}"[:200]
+            for resource in listed[:50]
+        ]
+        more = f"\n(and {len(listed) - 50} more)" if len(listed) > 50 else ""
+        description = f"Read a resource of the MCP server {server!r} by its URI." + (
+            "\nIts resources:\n" + "\n".join(shown) + more if shown else ""
+        )
+
+        def read_resource(uri: str) -> str:
+            """Read a resource.
+
+            Args:
+                uri: The resource's URI
+            """
+            connection = self._connection(server)
+            result = connection.read_resource(uri)
+            return call_blocking(format_resource, result, connection.spec.mask)
+
+        with self._mount_lock:
+            taken = {tool.name for tool in self._tools}
+            model_name = model_tool_name(server, "read_resource", taken, namespace=True)
+            self._tools.add(build_tool(model_name, description, read_resource))
+            mounted.resource_tool = model_name
+        return model_name
+
+    # -- requests waiting for a human -------------------------------------------------------
+
+    def pending_human_requests(self) -> list[HumanInLoopRequest]:
+        """What the registered servers wait on a human for now: their elicitations (with a
+        :class:`~mbxai.HumanElicitation`) and OAuth authorizations (without an
+        ``authorize`` function), as agent requests. Answer them with
+        :meth:`answer_human_request`."""
+        requests: list[HumanInLoopRequest] = []
+        for mounted in list(self._servers.values()):
+            for source in (mounted.elicitation, mounted.connection.spec.auth):
+                pending = getattr(source, "pending_human_requests", None)
+                if callable(pending):
+                    requests.extend(pending())
+        return requests
+
+    def answer_human_request(self, response: HumanInLoopResponse) -> bool:
+        """Deliver a human's answer to one of :meth:`pending_human_requests`; whether it
+        was one of them (:class:`~mbxai.HumanResponseError` when it does not fit)."""
+        for mounted in list(self._servers.values()):
+            for source in (mounted.elicitation, mounted.connection.spec.auth):
+                answer = getattr(source, "answer_human_request", None)
+                if callable(answer) and answer(response):
+                    return True
+        return False
 
     def unregister_mcp_server(self, name: str) -> None:
         """Remove a server's tools and disconnect it (a stdio server's process ends)."""
@@ -394,10 +635,11 @@ class MCPClient(ToolClient, MCPSeedMethods):
         with self._mount_lock:
             if self._servers.get(server) is mounted:
                 del self._servers[server]
-            for tool_name in mounted.names:
-                if tool_name in self._tools:
+            for tool_name in [*mounted.names, mounted.resource_tool]:
+                if tool_name is not None and tool_name in self._tools:
                     self._tools.remove(tool_name)
             mounted.names = {}
+            mounted.resource_tool = None
 
     def _tool_function(self, server: str, tool: str) -> Callable[..., Any]:
         def call_mcp_tool(**arguments: Any) -> str:
