@@ -238,6 +238,7 @@ class AgentSession(BaseModel):
             "agent_id": self.agent_id,
             "state": self.state.value,
             "prompt": self.prompt,
+            "final_response_type": self.final_response_type,
             "goal": self.requirement_analysis.goal if self.requirement_analysis else None,
             "turns": len(self.turns),
             "iterations": self.iterations,

@@ -351,6 +351,21 @@ class AgentClient:
         data = self._store("get_session", agent_id)
         return None if data is None else self._decode(agent_id, data).info()
 
+    def get_response(
+        self, agent_id: str, final_response_structure: type[BaseModel] | None = None
+    ) -> AgentResponse | None:
+        """The session as ``agent()`` last left it (state, todo list, pending requests, final
+        response), read from the store without running anything; None if there is none.
+
+        For a UI or a service that shows a run driven elsewhere (another request, another
+        process). With ``final_response_structure`` the final response is validated into it,
+        else it is the stored JSON.
+        """
+        data = self._store("get_session", agent_id)
+        if data is None:
+            return None
+        return build_response(self._decode(agent_id, data), final_response_structure)
+
     def delete_session(self, agent_id: str) -> bool:
         """Remove a session; True if it existed."""
         return bool(self._store("delete_session", agent_id))

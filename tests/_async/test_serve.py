@@ -1,0 +1,380 @@
+"""``mbxai.serve``: the agent as an HTTP service, over a real uvicorn server on 127.0.0.1.
+
+The seed's two-service flow (a UI service and an agent service passing ``agent_id``,
+human requests and answers over HTTP) runs against ``create_app`` with no hand-written
+agent service. Written once in tests/_async and generated for sync: each flavour puts its
+own agent client behind the app and calls the app with its own httpx client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, Field
+
+from mbxai import (
+    AsyncAgentClient,
+    AsyncFileSessionHandler,
+    AsyncOpenRouterClient,
+    AsyncToolClient,
+    ConfigurationError,
+    DialogOption,
+)
+from mbxai.serve import create_app
+from mbxai.testing import FakeModel, Reply, call
+from tests.support.asgi_server import running
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+PASSWORD = 'pa,ss:w"rd-7431'
+TOKEN = "serve-test-token-0123456789"
+
+
+class OrderInfo(BaseModel):
+    id: str = Field(description="Order ID")
+    order_number: str = Field(description="Order number")
+    date: str = Field(description="Order date")
+
+
+class Summary(BaseModel):
+    summary: str
+
+
+SHOP = DialogOption(
+    id="shop_credentials",
+    title="Shop Credentials",
+    description="Provide shop login credentials",
+    parameters={"shop_url": "https://shop.example.com"},
+    provides=["username", "password"],
+)
+
+
+def task(tid: str, title: str, *, tools: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "title": title,
+        "description": f"do {title}",
+        "dependencies": [],
+        "tools": tools or [],
+        "estimated_complexity": 2,
+        "human_interaction": None,
+    }
+
+
+def plan(*tasks: dict[str, Any]) -> Reply:
+    analysis = {"goal": "find the order", "success_criteria": ["found"], "constraints": []}
+    return Reply(
+        content=json.dumps(
+            {
+                "requirement_analysis": {**analysis, "complexity_estimate": 2},
+                "tool_analysis": {"relevant_tools": [], "missing_capabilities": []},
+                "tasks": list(tasks),
+            }
+        )
+    )
+
+
+def outcome(result: str) -> Reply:
+    return Reply(content=json.dumps({"status": "completed", "result": result, "question": None}))
+
+
+def evaluation(final: dict[str, Any]) -> Reply:
+    goal = {"goal_achieved": True, "completion_percentage": 100, "feedback": "ok"}
+    return Reply(
+        content=json.dumps(
+            {
+                "goal_evaluation": {**goal, "missing_elements": []},
+                "final_response": final,
+                "follow_up_tasks": [],
+            }
+        )
+    )
+
+
+LAST_ORDER = {"id": "ord_003", "order_number": "ORD-2024-003", "date": "2024-01-25"}
+
+
+def shop_script() -> list[Any]:
+    return [
+        plan(task("t1", "list the orders", tools=["list_orders_from_shop"])),
+        Reply(tool_calls=[call("list_orders_from_shop", shop_url="https://shop.example.com")]),
+        outcome("the last order is ORD-2024-003"),
+        evaluation(LAST_ORDER),
+    ]
+
+
+class Shop:
+    """The seed's shop tool; records the credentials it was called with."""
+
+    def __init__(self) -> None:
+        self.logins: list[tuple[str, str]] = []
+
+    def list_orders_from_shop(self, shop_url: str, username: str, password: str) -> list[Any]:
+        """Fetch orders from the shop using the user's credentials."""
+        self.logins.append((username, password))
+        if username == "demo" and password == PASSWORD:
+            return [LAST_ORDER]
+        return []
+
+
+def shop_agent(fake: FakeModel, shop: Shop, store: Any = None) -> AsyncAgentClient:
+    client = AsyncOpenRouterClient(
+        token="test-token", transport=fake, max_retries=0, retry_initial_delay=0
+    )
+    agent = AsyncAgentClient(
+        AsyncToolClient(client),
+        human_in_loop=True,
+        dialog_options=[SHOP],
+        session_handler=store,
+        secret_key="serve-tests-key",
+    )
+    agent.register_tool(
+        "list_orders_from_shop",
+        "List orders from the online shop using the user's credentials",
+        shop.list_orders_from_shop,
+    )
+    return agent
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AsyncFileSessionHandler:
+    return AsyncFileSessionHandler(tmp_path / "sessions", fsync=False)
+
+
+@pytest.fixture
+def shop() -> Shop:
+    return Shop()
+
+
+@pytest.fixture
+def fake() -> FakeModel:
+    return FakeModel(shop_script(), strict_script=True)
+
+
+@pytest.fixture
+def service(fake: FakeModel, shop: Shop, store: AsyncFileSessionHandler) -> Iterator[str]:
+    app = create_app(shop_agent(fake, shop, store), [OrderInfo, Summary])
+    with running(app) as url:
+        yield url
+
+
+def credentials(request_id: str, password: str = PASSWORD) -> dict[str, Any]:
+    return {
+        "answers": [
+            {
+                "interaction_id": request_id,
+                "response_type": "dialog_option",
+                "dialog_option_id": "shop_credentials",
+                "values": {"username": "demo", "password": password},
+            }
+        ]
+    }
+
+
+async def test_the_seed_two_service_flow_runs_against_the_app(
+    service: str, shop: Shop, store: AsyncFileSessionHandler
+) -> None:
+    async with httpx.AsyncClient(base_url=service, timeout=30) as http:
+        started = await http.post(
+            "/api/runs",
+            json={"prompt": "Give me my last order", "response_model": "OrderInfo"},
+        )
+        assert started.status_code == 200, started.text
+        run = started.json()
+        assert run["state"] == "waiting_for_human"
+        assert run["needs_human_interaction"] is True
+        assert run["response_model"] == "OrderInfo"
+        (request,) = run["human_interaction_requests"]
+        assert request["interaction_type"] == "dialog_option"
+        assert request["dialog_option_id"] == "shop_credentials"
+        assert request["parameters"] == {"shop_url": "https://shop.example.com"}
+        assert request["dialog_option"]["provides"] == ["username", "password"]
+        assert shop.logins == []
+
+        read = await http.get(f"/api/runs/{run['agent_id']}")
+        assert read.json()["human_interaction_requests"][0]["id"] == request["id"]
+
+        done = await http.post(
+            f"/api/runs/{run['agent_id']}/answers", json=credentials(request["id"])
+        )
+        assert done.status_code == 200, done.text
+        final = done.json()
+        assert final["state"] == "completed"
+        assert final["is_complete"] is True
+        assert final["final_response"] == LAST_ORDER
+        assert shop.logins == [("demo", PASSWORD)]  # the password reached the tool whole
+
+        again = await http.get(f"/api/runs/{run['agent_id']}")
+        assert again.json()["final_response"] == LAST_ORDER
+        listed = await http.get("/api/runs")
+        assert listed.json() == {"runs": [run["agent_id"]]}
+
+        # the secret was accepted on the answer endpoint only and never came back
+        for body in (started.text, read.text, done.text, again.text):
+            assert PASSWORD not in body
+            assert "pa,ss" not in body
+        record = await store.get_session(run["agent_id"])
+        assert "pa,ss" not in json.dumps(record)
+
+        deleted = await http.delete(f"/api/runs/{run['agent_id']}")
+        assert deleted.status_code == 204
+        gone = await http.get(f"/api/runs/{run['agent_id']}")
+        assert gone.status_code == 404
+        assert gone.json()["error"] == "SessionNotFoundError"
+
+
+async def test_errors_are_json_with_the_typed_error_name(service: str) -> None:
+    async with httpx.AsyncClient(base_url=service, timeout=30) as http:
+        unknown = await http.post("/api/runs", json={"prompt": "x", "response_model": "Nope"})
+        assert unknown.status_code == 422
+        assert unknown.json()["error"] == "ConfigurationError"
+        assert "OrderInfo" in unknown.json()["message"]
+
+        missing = await http.post("/api/runs/no-such-run/answers", json=credentials("hitl_x"))
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "SessionNotFoundError"
+
+        # a malformed answer is refused without echoing what it carried
+        bad = await http.post(
+            "/api/runs/any/answers",
+            json={
+                "answers": [
+                    {
+                        "interaction_id": "x",
+                        "response_type": "nope",
+                        "values": {"password": PASSWORD},
+                    }
+                ]
+            },
+        )
+        assert bad.status_code == 422
+        assert bad.json()["error"] == "RequestValidationError"
+        assert "response_type" in bad.json()["message"]
+        assert PASSWORD not in bad.text
+
+        huge = await http.post(
+            "/api/runs",
+            content=b'{"prompt": "' + b"x" * (2 << 20) + b'", "response_model": "OrderInfo"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert huge.status_code == 413
+        assert huge.json()["error"] == "RequestTooLarge"
+
+        schema = await http.get("/openapi.json")
+        paths = schema.json()["paths"]
+        assert {"/api/runs", "/api/runs/{agent_id}", "/api/runs/{agent_id}/answers"} <= set(paths)
+        models = await http.get("/api/models")
+        assert models.json()["models"] == ["OrderInfo", "Summary"]
+
+
+async def test_a_wrong_answer_is_refused_and_the_run_keeps_waiting(service: str) -> None:
+    async with httpx.AsyncClient(base_url=service, timeout=30) as http:
+        run = (
+            await http.post(
+                "/api/runs", json={"prompt": "Last order", "response_model": "OrderInfo"}
+            )
+        ).json()
+        wrong = await http.post(
+            f"/api/runs/{run['agent_id']}/answers", json=credentials("hitl_nope")
+        )
+        assert wrong.status_code == 422
+        assert wrong.json()["error"] == "HumanResponseError"
+        still = (await http.get(f"/api/runs/{run['agent_id']}")).json()
+        assert still["state"] == "waiting_for_human"
+
+
+async def test_the_bearer_token_guards_the_api(
+    fake: FakeModel, shop: Shop, store: AsyncFileSessionHandler
+) -> None:
+    app = create_app(shop_agent(fake, shop, store), [OrderInfo], token=TOKEN)
+    with running(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+                refused = await http.get("/api/runs", headers=headers)
+                assert refused.status_code == 401
+                assert refused.json()["error"] == "Unauthorized"
+                assert refused.headers["www-authenticate"] == "Bearer"
+            allowed = await http.get("/api/runs", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert allowed.status_code == 200
+            page = await http.get("/")  # the console itself is public; it asks for the token
+            assert page.status_code == 200
+            assert "mbxai agent console" in page.text
+    with pytest.raises(ConfigurationError, match="token"):
+        create_app(shop_agent(fake, shop, store), [OrderInfo], token="short")
+    with pytest.raises(ConfigurationError, match="empty"):
+        create_app(shop_agent(fake, shop, store), [])
+
+
+async def test_two_replicas_on_one_store_serve_one_run(
+    shop: Shop, store: AsyncFileSessionHandler
+) -> None:
+    fake = FakeModel(shop_script(), strict_script=True)
+    first = create_app(shop_agent(fake, shop, store), [OrderInfo])
+    second = create_app(shop_agent(fake, shop, store), [OrderInfo])
+    with running(first) as one, running(second) as two:
+        async with httpx.AsyncClient(timeout=30) as http:
+            run = (
+                await http.post(
+                    f"{one}/api/runs", json={"prompt": "Last order", "response_model": "OrderInfo"}
+                )
+            ).json()
+            request = run["human_interaction_requests"][0]
+            done = await http.post(
+                f"{two}/api/runs/{run['agent_id']}/answers", json=credentials(request["id"])
+            )
+            assert done.json()["state"] == "completed", done.text
+            seen = await http.get(f"{one}/api/runs/{run['agent_id']}")
+            assert seen.json()["final_response"] == LAST_ORDER
+            # answering a request that was already answered is refused on either replica
+            late = await http.post(
+                f"{one}/api/runs/{run['agent_id']}/answers", json=credentials(request["id"])
+            )
+            assert late.status_code == 422
+    assert shop.logins == [("demo", PASSWORD)]  # the tool ran once
+
+
+async def test_a_tool_approval_through_the_api(store: AsyncFileSessionHandler) -> None:
+    payments: list[int] = []
+
+    def pay(amount: int) -> str:
+        """Pay an invoice."""
+        payments.append(amount)
+        return "paid"
+
+    fake = FakeModel(
+        [
+            plan(task("t1", "pay", tools=["pay"])),
+            Reply(tool_calls=[call("pay", amount=12)]),
+            outcome("paid 12"),
+            evaluation({"summary": "paid"}),
+        ],
+        strict_script=True,
+    )
+    client = AsyncOpenRouterClient(token="t", transport=fake, max_retries=0)
+    agent = AsyncAgentClient(AsyncToolClient(client), human_in_loop=True, session_handler=store)
+    agent.register_tool("pay", "Pay an invoice", pay, requires_approval=True)
+    with running(create_app(agent, {"Summary": Summary})) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            run = (
+                await http.post("/api/runs", json={"prompt": "Pay it", "response_model": "Summary"})
+            ).json()
+            (request,) = run["human_interaction_requests"]
+            assert request["interaction_type"] == "tool_approval"
+            assert request["tool"] == "pay"
+            assert request["arguments"] == {"amount": 12}
+            assert payments == []
+            answer = {
+                "interaction_id": request["id"],
+                "response_type": "tool_approval",
+                "decision": "approve",
+            }
+            done = await http.post(
+                f"/api/runs/{run['agent_id']}/answers", json={"answers": [answer]}
+            )
+            assert done.json()["final_response"] == {"summary": "paid"}, done.text
+    assert payments == [12]
