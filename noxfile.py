@@ -106,7 +106,7 @@ def typing_api(session: nox.Session) -> None:
     the error its ignore comment names, for both checkers."""
     # Without Node.js on the machine, the `nodejs` extra brings it from PyPI.
     pyright = PYRIGHT if shutil.which("node") else PYRIGHT.replace("==", "[nodejs]==")
-    session.install("-e", ".[redis,sql,mcp]", MYPY, pyright)
+    session.install("-e", ".[redis,sql,mcp,serve]", MYPY, pyright)
     session.run("mypy", "tests/typing")
     session.run("pyright", "tests/typing")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, assert_type
 
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 import mbxai
@@ -83,6 +84,7 @@ from mbxai.agent import (
 )
 from mbxai.agent import FileSessionHandler as FileSessionHandlerFromAgent
 from mbxai.agent import SQLSessionHandler as SQLSessionHandlerFromAgent
+from mbxai.serve import create_app
 
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Tell me about Paris"}]
 
@@ -280,6 +282,7 @@ def agent_sync(directory: Path) -> None:
         assert_type(response.todo_list.tasks[0].status, TaskStatus)
     assert_type(agent.list_sessions(), list[str])
     assert_type(agent.get_session_info(response.agent_id), dict[str, Any] | None)
+    assert_type(agent.get_response(response.agent_id, City), AgentResponse | None)
     assert_type(agent.delete_session(response.agent_id), bool)
 
     reply = HumanInLoopResponse(
@@ -299,6 +302,9 @@ async def agent_async(directory: Path) -> None:
     response = await agent.agent("Plan a trip to Paris", City)
     assert_type(response, AgentResponse)
     assert_type(await agent.list_sessions(), list[str])
+    assert_type(await agent.get_response(response.agent_id), AgentResponse | None)
+    app = create_app(agent, [City], token="a-token-of-sixteen-chars")
+    assert_type(app, FastAPI)
     await agent.aclose()
 
 

@@ -484,7 +484,8 @@ def create_app(
 
     @app.post("/api/runs/{agent_id}/continue", response_model=RunView, responses=errors)
     async def continue_run(agent_id: str, body: ContinueRun, request: Request) -> Response:
-        """The next request of a completed run, building on its earlier turns."""
+        """The next request of a completed run, building on its earlier turns; for a run
+        that was interrupted (its process died, its event stream was closed), resume it."""
         name = await _known_model(agent_id)
         return await drive(request, name, body.prompt, agent_id=agent_id)
 
