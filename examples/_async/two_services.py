@@ -1,10 +1,13 @@
-"""Two services: a UI backend and an agent service that talk over HTTP (FastAPI).
+"""Two services: a UI backend and an agent service that talk over HTTP.
 
 The user asks the UI for their last shop order. The agent plans, sees that its shop tool
 needs credentials, and asks for the ``shop_credentials`` dialog option; the UI shows a
 login form and sends the credentials back; the agent runs the tool with them (the model
-never sees them) and answers with the order. Both services run here on free 127.0.0.1
-ports; in production they are separate containers. Needs ``fastapi`` and ``uvicorn``.
+never sees them) and answers with the order. The agent service is ``mbxai.serve``'s app,
+not hand-written code: the seed's ``/agent`` endpoint becomes ``POST /api/runs`` and
+``POST /api/runs/{agent_id}/answers``. Both services run here on free 127.0.0.1 ports; in
+production they are separate containers (``python -m mbxai.serve module:agent`` for the
+agent's). Needs ``mbxai[serve]``.
 """
 
 from __future__ import annotations
@@ -18,16 +21,13 @@ from _setup import banner, chat_client, evaluation, outcome, plan, run, serve, t
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from mbxai import (
-    AsyncAgentClient,
-    AsyncToolClient,
-    DialogOption,
-    HumanInLoopResponse,
-    HumanResponseError,
-)
+from mbxai import AsyncAgentClient, AsyncToolClient, DialogOption
+from mbxai.serve import create_app
 from mbxai.testing import Reply, call
 
 SHOP_URL = "https://shop.example.com"
+#: What the UI service shows the agent service (from a secret store in production).
+AGENT_TOKEN = os.environ.get("AGENT_SERVICE_TOKEN") or secrets.token_urlsafe(32)
 
 
 # -- the agent service (container 2) -----------------------------------------------------
@@ -37,16 +37,6 @@ class OrderInfo(BaseModel):
     id: str = Field(description="Order ID")
     order_number: str = Field(description="Order number")
     date: str = Field(description="Order date")
-
-
-class AgentRequest(BaseModel):
-    prompt: str
-    final_response_structure: str = "OrderInfo"
-    agent_id: str | None = None
-    human_response: dict[str, Any] | None = None
-
-
-STRUCTURES: dict[str, type[BaseModel]] = {"OrderInfo": OrderInfo}
 
 
 def list_orders_from_shop(username: str, password: str, shop_url: str) -> list[dict[str, str]]:
@@ -91,47 +81,7 @@ def agent_service() -> FastAPI:
         description="List orders from online shop using user credentials",
         function=list_orders_from_shop,
     )
-    app = FastAPI(title="Agent service")
-
-    @app.post("/agent")
-    async def agent_endpoint(request: AgentRequest) -> dict[str, Any]:
-        human_response = None
-        if request.human_response:
-            human_response = HumanInLoopResponse.model_validate(request.human_response)
-        try:
-            response = await agent.agent(
-                prompt=request.prompt,
-                final_response_structure=STRUCTURES[request.final_response_structure],
-                agent_id=request.agent_id,
-                human_response=human_response,
-            )
-        except HumanResponseError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
-        result: dict[str, Any] = {
-            "agent_id": response.agent_id,
-            "state": response.state.value,
-            "is_complete": response.is_complete(),
-            "needs_human_interaction": response.needs_human_interaction(),
-        }
-        if response.needs_human_interaction():
-            pending = response.human_interaction_request
-            assert pending is not None
-            result["human_interaction_request"] = {
-                "id": pending.id,
-                "interaction_type": pending.interaction_type.value,
-                "prompt": pending.prompt,
-                "dialog_option_id": pending.dialog_option_id,
-                "parameters": pending.parameters,
-            }
-        if response.is_complete():
-            result["final_response"] = response.final_response.model_dump()
-        return result
-
-    @app.get("/health")
-    async def health_check() -> dict[str, str]:
-        return {"status": "healthy"}
-
-    return app
+    return create_app(agent, [OrderInfo], token=AGENT_TOKEN)
 
 
 # -- the UI service (container 1) --------------------------------------------------------
@@ -152,14 +102,18 @@ def ui_service(agent_url: str) -> FastAPI:
     app = FastAPI(title="UI service")
     active_sessions: dict[str, str] = {}  # agent_id -> pending interaction (Redis in production)
 
-    async def ask_agent(payload: dict[str, Any]) -> dict[str, Any]:
-        async with httpx.AsyncClient(base_url=agent_url, timeout=120) as client:
-            response = await client.post("/agent", json=payload)
-            response.raise_for_status()
+    async def ask_agent(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+        async with httpx.AsyncClient(base_url=agent_url, timeout=120, headers=headers) as client:
+            response = await client.post(path, json=payload)
+            if response.status_code >= 400:  # {"error": <typed error's name>, "message": ...}
+                error = response.json()
+                raise HTTPException(response.status_code, f"{error['error']}: {error['message']}")
             return response.json()
 
     def present(agent_response: dict[str, Any]) -> dict[str, Any]:
-        request = agent_response.get("human_interaction_request")
+        requests = agent_response["human_interaction_requests"]
+        request = requests[0] if requests else None
         if request and request["dialog_option_id"] == "shop_credentials":
             active_sessions[agent_response["agent_id"]] = request["id"]
             return {
@@ -178,27 +132,21 @@ def ui_service(agent_url: str) -> FastAPI:
 
     @app.post("/chat")
     async def chat_endpoint(message: ChatMessage) -> dict[str, Any]:
-        return present(await ask_agent({"prompt": message.message}))
+        run = {"prompt": message.message, "response_model": "OrderInfo"}
+        return present(await ask_agent("/api/runs", run))
 
     @app.post("/submit_credentials")
     async def submit_credentials(credentials: CredentialsForm, session_id: str) -> dict[str, Any]:
         if session_id not in active_sessions:
             raise HTTPException(status_code=404, detail="Session not found")
-        human_response = {
+        answer = {
             "interaction_id": active_sessions.pop(session_id),
             "response_type": "dialog_option",
             "dialog_option_id": "shop_credentials",
-            "additional_context": f"username:{credentials.username},password:{credentials.password}",
+            # kept whole, whatever the password holds (commas, colons, quotes)
+            "values": {"username": credentials.username, "password": credentials.password},
         }
-        return present(
-            await ask_agent(
-                {
-                    "prompt": "Continue with shop credentials",
-                    "agent_id": session_id,
-                    "human_response": human_response,
-                }
-            )
-        )
+        return present(await ask_agent(f"/api/runs/{session_id}/answers", {"answers": [answer]}))
 
     return app
 
