@@ -531,7 +531,7 @@ class AsyncToolClient(AsyncSeedMethods):
                 continue
             calls = loop.tool_calls(native.choices[0].message if native.choices else None)
             if calls:
-                yield PartialUpdate(attempt, calls=[_masked(loop, call) for call in calls])
+                yield PartialUpdate(attempt, calls=[loop.masked_call(call) for call in calls])
                 before = len(loop.transcript)
                 with activate(meter), transcript_on_limit(loop):
                     pending = await self._run_calls(loop, calls)
@@ -773,9 +773,3 @@ class AsyncToolStream:
                 self._current = await self._client.openrouter_client.create(
                     loop.transcript, model=self._model, stream=True, **loop.request_params()
                 )
-
-
-def _masked(loop: ToolLoop, call: ToolCall) -> ToolCall:
-    """``call`` with the tool context's values masked in its arguments (for showing)."""
-    function = call.function.model_copy(update={"arguments": loop.mask(call.function.arguments)})
-    return call.model_copy(update={"function": function})
