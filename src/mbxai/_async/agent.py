@@ -8,6 +8,7 @@ import inspect
 import time
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -615,8 +616,11 @@ class AsyncAgentClient:
         with metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
-                async for event in self._run(session, final_response_structure, streaming):
-                    yield event
+                async with aclosing(
+                    self._run(session, final_response_structure, streaming)
+                ) as events:
+                    async for event in events:
+                        yield event
             except UsageLimitExceeded as exc:
                 exc.agent_id = session.agent_id
                 await self._save(session)  # what was spent, kept: a resume counts on
@@ -669,15 +673,19 @@ class AsyncAgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                async for event in self._plan(session, final, streaming):
-                    yield event
+                async with aclosing(self._plan(session, final, streaming)) as events:
+                    async for event in events:
+                        yield event
                 continue
             ready = session.todo_list.ready()
             await self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                async for event in self._execute(session, runnable[0], final, streaming):
-                    yield event
+                async with aclosing(
+                    self._execute(session, runnable[0], final, streaming)
+                ) as events:
+                    async for event in events:
+                        yield event
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -694,8 +702,9 @@ class AsyncAgentClient:
                     break
                 continue
             if session.todo_list.is_done:
-                async for event in self._evaluate(session, final, streaming):
-                    yield event
+                async with aclosing(self._evaluate(session, final, streaming)) as events:
+                    async for event in events:
+                        yield event
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)
@@ -883,10 +892,11 @@ class AsyncAgentClient:
             session, tools, self.dialog_options, self._asks_humans(session), final
         )
         out: list[Any] = []
-        async for event in self._ask(
-            self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out
-        ):
-            yield event
+        async with aclosing(
+            self._ask(self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out)
+        ) as events:
+            async for event in events:
+                yield event
         result = out[0]
         session.token_summary.planning.add(result.usage, calls=llm_calls(result))
         plan: Plan = result.choices[0].message.parsed
@@ -967,10 +977,11 @@ class AsyncAgentClient:
         try:
             out: list[Any] = []
             request = (messages, TaskOutcome, params)
-            async for event in self._ask(
-                self._client, session, "task", task.id, request, streaming, out
-            ):
-                yield event
+            async with aclosing(
+                self._ask(self._client, session, "task", task.id, request, streaming, out)
+            ) as events:
+                async for event in events:
+                    yield event
             result = out.pop()
             while pending_calls(result) and not self._asks_humans(session):
                 # Nobody can approve them in this run: they are denied, never run.
@@ -978,10 +989,11 @@ class AsyncAgentClient:
                 denied = ToolApproval(approved=False, reason="no human is available to approve it")
                 answers = {p.id: denied for p in result.pending_approvals}
                 request = (result.transcript, TaskOutcome, {**params, "approvals": answers})
-                async for event in self._ask(
-                    self._client, session, "task", task.id, request, streaming, out
-                ):
-                    yield event
+                async with aclosing(
+                    self._ask(self._client, session, "task", task.id, request, streaming, out)
+                ) as events:
+                    async for event in events:
+                        yield event
                 result = out.pop()
             if journal.conflict is not None:
                 raise journal.conflict
@@ -1082,10 +1094,13 @@ class AsyncAgentClient:
             ask_humans=self._asks_humans(session),
         )
         out: list[Any] = []
-        async for event in self._ask(
-            self._llm(), session, "evaluation", None, (messages, model, {}), streaming, out
-        ):
-            yield event
+        async with aclosing(
+            self._ask(
+                self._llm(), session, "evaluation", None, (messages, model, {}), streaming, out
+            )
+        ) as events:
+            async for event in events:
+                yield event
         result = out[0]
         session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed

@@ -10,6 +10,7 @@ import inspect
 import time
 import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -617,8 +618,9 @@ class AgentClient:
         with metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
-                for event in self._run(session, final_response_structure, streaming):
-                    yield event
+                with closing(self._run(session, final_response_structure, streaming)) as events:
+                    for event in events:
+                        yield event
             except UsageLimitExceeded as exc:
                 exc.agent_id = session.agent_id
                 self._save(session)  # what was spent, kept: a resume counts on
@@ -671,15 +673,17 @@ class AgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                for event in self._plan(session, final, streaming):
-                    yield event
+                with closing(self._plan(session, final, streaming)) as events:
+                    for event in events:
+                        yield event
                 continue
             ready = session.todo_list.ready()
             self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                for event in self._execute(session, runnable[0], final, streaming):
-                    yield event
+                with closing(self._execute(session, runnable[0], final, streaming)) as events:
+                    for event in events:
+                        yield event
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -696,8 +700,9 @@ class AgentClient:
                     break
                 continue
             if session.todo_list.is_done:
-                for event in self._evaluate(session, final, streaming):
-                    yield event
+                with closing(self._evaluate(session, final, streaming)) as events:
+                    for event in events:
+                        yield event
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)
@@ -885,10 +890,11 @@ class AgentClient:
             session, tools, self.dialog_options, self._asks_humans(session), final
         )
         out: list[Any] = []
-        for event in self._ask(
-            self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out
-        ):
-            yield event
+        with closing(
+            self._ask(self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out)
+        ) as events:
+            for event in events:
+                yield event
         result = out[0]
         session.token_summary.planning.add(result.usage, calls=llm_calls(result))
         plan: Plan = result.choices[0].message.parsed
@@ -969,8 +975,11 @@ class AgentClient:
         try:
             out: list[Any] = []
             request = (messages, TaskOutcome, params)
-            for event in self._ask(self._client, session, "task", task.id, request, streaming, out):
-                yield event
+            with closing(
+                self._ask(self._client, session, "task", task.id, request, streaming, out)
+            ) as events:
+                for event in events:
+                    yield event
             result = out.pop()
             while pending_calls(result) and not self._asks_humans(session):
                 # Nobody can approve them in this run: they are denied, never run.
@@ -978,10 +987,11 @@ class AgentClient:
                 denied = ToolApproval(approved=False, reason="no human is available to approve it")
                 answers = {p.id: denied for p in result.pending_approvals}
                 request = (result.transcript, TaskOutcome, {**params, "approvals": answers})
-                for event in self._ask(
-                    self._client, session, "task", task.id, request, streaming, out
-                ):
-                    yield event
+                with closing(
+                    self._ask(self._client, session, "task", task.id, request, streaming, out)
+                ) as events:
+                    for event in events:
+                        yield event
                 result = out.pop()
             if journal.conflict is not None:
                 raise journal.conflict
@@ -1082,10 +1092,13 @@ class AgentClient:
             ask_humans=self._asks_humans(session),
         )
         out: list[Any] = []
-        for event in self._ask(
-            self._llm(), session, "evaluation", None, (messages, model, {}), streaming, out
-        ):
-            yield event
+        with closing(
+            self._ask(
+                self._llm(), session, "evaluation", None, (messages, model, {}), streaming, out
+            )
+        ) as events:
+            for event in events:
+                yield event
         result = out[0]
         session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed
