@@ -181,7 +181,7 @@ class PartialParser(Generic[T]):
         value = _loads_partial(self.text)
         if self._key is not None:
             value = value.get(self._key) if isinstance(value, dict) else None
-        if not isinstance(value, dict) or value == self._last:
+        if not isinstance(value, dict) or not value or value == self._last:
             return None
         self._last = value
         return partial_object(self._model, value)
