@@ -265,3 +265,43 @@ def test_leaving_a_stream_early_stops_the_run_at_the_last_saved_step() -> None:
     done = agent.agent("Go", Summary, agent_id=agent_id)
     assert done.is_complete()
     assert len(fake.requests) == 3
+
+
+def test_a_call_waiting_for_approval_pauses_the_stream_and_runs_once_after() -> None:
+    payments: list[int] = []
+
+    def pay(amount: int) -> str:
+        """Pay an amount."""
+        payments.append(amount)
+        return f"paid {amount}"
+
+    fake = FakeModel(
+        [plan(["pay"]), Reply(tool_calls=[call("pay", amount=120)])], strict_script=True
+    )
+    agent = AgentClient(ToolClient(chat_client(fake)), human_in_loop=True)
+    agent.register_tool("pay", "Pay an invoice", pay, requires_approval=True)
+    first = events_of(agent.stream("Pay it", Summary))
+    waiting = next(e for e in first if isinstance(e, TaskFinishedEvent))
+    assert waiting.status == "waiting_for_human"
+    asked = next(e for e in first if isinstance(e, HumanRequestEvent))
+    assert asked.requests[0].interaction_type == "tool_approval"
+    assert payments == []
+    assert not any(isinstance(e, ToolResultEvent) for e in first)
+
+    fake.add(outcome("paid"), evaluation("paid the invoice"))
+    approve = HumanInLoopResponse(
+        interaction_id=asked.requests[0].id,
+        response_type=HumanInteractionType.TOOL_APPROVAL,
+        decision="approve",
+    )
+    second = events_of(
+        agent.stream("Go on", Summary, agent_id=first[0].agent_id, human_response=approve)
+    )
+    assert payments == [120]
+    paid = next(e for e in second if isinstance(e, ToolResultEvent))
+    assert paid.content == "paid 120"
+    assert second[-1].response.is_complete()
+    assert [e.type for e in second if e.type in ("task_started", "task_finished")] == [
+        "task_started",
+        "task_finished",
+    ]

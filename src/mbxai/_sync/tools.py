@@ -503,8 +503,14 @@ class ToolClient(SeedMethods):
         """:meth:`parse` with every round streamed: the answer's partial objects, and each
         tool round's calls (before they run) and results (masked, as the model sees them)."""
         loop = rounds.loop
-        with activate(meter), transcript_on_limit(loop):
-            pending = self._resume(loop)
+        pending: list[PendingApproval] = []
+        waiting = loop.open_calls()  # answered by approvals=: they run now
+        if waiting:
+            yield PartialUpdate(1, calls=[loop.masked_call(call) for call in waiting])
+            before = len(loop.transcript)
+            with activate(meter), transcript_on_limit(loop):
+                pending = self._run_calls(loop, waiting)
+            yield PartialUpdate(1, results=list(loop.transcript[before:]))
         while not pending:
             with activate(meter), transcript_on_limit(loop):
                 messages, params = rounds.request()
