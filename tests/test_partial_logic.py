@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -106,3 +107,14 @@ def test_a_large_answer_is_reparsed_only_as_it_grows() -> None:
     assert 150 < len(shown) < 300
     assert shown[-1].full_name is not None
     assert len(shown[-1].full_name) > 180_000
+
+
+class Tagged(BaseModel):
+    tags: list[Annotated[str, Field(min_length=1)]]
+    note: Annotated[str, Field(max_length=5)]
+
+
+def test_constraints_are_checked_on_the_final_object_only() -> None:
+    obj = partial_object(Tagged, {"tags": ["a", "b"], "note": "longer than five"})
+    assert obj.tags == ["a", "b"]
+    assert obj.note == "longer than five"  # constraints are checked on the final object

@@ -68,6 +68,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "ImageUsage",
     ),
     "._mcp": ("MCPServerInfo",),
+    "._partial": ("PartialUpdate",),
     "._mcp_auth": ("FileTokenStorage", "InMemoryTokenStorage", "MCPOAuth"),
     "._mcp_interactive": (
         "ElicitationAnswer",
@@ -240,6 +241,7 @@ __all__ = [
     "ParsedToolChatCompletion",
     "PartialObjectEvent",
     "PartialStream",
+    "PartialUpdate",
     "PendingApproval",
     "PermissionDeniedError",
     "ProviderPreferences",
@@ -337,6 +339,7 @@ if _typing.TYPE_CHECKING:
         ResponseHealingPlugin,
         WebPlugin,
     )
+    from ._partial import PartialUpdate
     from ._sync.agent import AgentClient, AgentStream
     from ._sync.client import OpenRouterClient
     from ._sync.images import ImageClient

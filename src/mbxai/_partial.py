@@ -56,8 +56,20 @@ _MAX_DEPTH: Final = 32
 
 
 @functools.lru_cache(maxsize=1024)
-def _adapter(annotation: Any) -> TypeAdapter[Any]:
+def _cached_adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any] | None:
+    """A validator of ``annotation`` (cached when it is hashable), ``None`` if there is none."""
+    try:
+        return _cached_adapter(annotation)
+    except TypeError:  # unhashable (metadata inside Annotated), or no schema for the type
+        pass
+    try:
+        return TypeAdapter(annotation)
+    except Exception:  # a type pydantic builds no validator for alone: shown when final
+        return None
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -87,10 +99,12 @@ def _item_model_of(annotation: Any) -> type[BaseModel] | None:
 
 def _field_value(annotation: Any, raw: Any, depth: int) -> tuple[bool, Any]:
     """``(True, value)`` when ``raw`` is (or partly is) a value of ``annotation``."""
-    try:
-        return True, _adapter(annotation).validate_python(raw)
-    except (ValidationError, TypeError, RecursionError):
-        pass
+    adapter = _adapter(annotation)
+    if adapter is not None:
+        try:
+            return True, adapter.validate_python(raw)
+        except (ValidationError, RecursionError):
+            pass
     if depth >= _MAX_DEPTH:
         return False, None
     model = _model_of(annotation)
