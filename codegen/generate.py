@@ -44,6 +44,7 @@ TREES = (
 #: Explicit token renames beyond unasync's defaults and the Async/async_ prefix rules.
 RENAMES = {
     "aclose": "close",
+    "aclosing": "closing",  # contextlib
     "aread": "read",
     "aiter_bytes": "iter_bytes",
     "AsyncClient": "Client",

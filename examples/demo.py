@@ -230,6 +230,23 @@ async def structured_and_tools(where: Backend) -> None:
             print(f"    {city!r}")
             where.spent(parsed.usage)
 
+        with step("[3b] the same, streamed: partial objects as the JSON arrives"):
+            stream = await client.parse(
+                [{"role": "user", "content": "Tell me about Rome."}],
+                CityInfo,
+                stream=True,
+                max_tokens=where.max_tokens,
+            )
+            shown: set[str] = set()
+            async with stream:
+                async for partial in stream:
+                    if stream.final is not None:
+                        print(f"    final   {partial!r}")
+                    elif partial.model_fields_set != shown:  # a field arrived
+                        shown = set(partial.model_fields_set)
+                        print(f"    partial {partial!r}")
+            where.spent(stream.final.usage if stream.final is not None else None)
+
         with step(f"[4] the same in {where.other_mode!r} mode"):
             parsed = await client.parse(
                 [{"role": "user", "content": "Tell me about Berlin."}],

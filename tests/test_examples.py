@@ -32,6 +32,8 @@ EXPECTED = {
         "a small robot learned to paint the sunrise.",
         "In Tokyo it is 14:05",
         "[1 tool round(s)",
+        "partial: Trip(city='Kyoto', days=None, sights=None)",
+        "final: Trip(city='Kyoto', days=3, sights=['Fushimi Inari', 'Kinkaku-ji'])",
     ],
     "tools": [
         "reply: It is sunny and 22 degrees Celsius in Tokyo.",

@@ -82,3 +82,22 @@ def test_awaited_calls_use_a_sync_only_transport_too() -> None:
 
     assert asyncio.run(main()) == "served by the sync transport"
     assert len(fake.requests) == 1
+
+
+def test_sync_streams_of_objects_and_agent_events_work_inside_a_running_loop() -> None:
+    from mbxai import AgentClient
+
+    async def notebook_cell() -> tuple[list[Answer], list[str]]:
+        asyncio.get_running_loop()
+        client = OpenRouterClient(token="test-token", transport=FakeModel())
+        with client.parse(HELLO, Answer, stream=True) as stream:
+            objects = list(stream)
+        with AgentClient(client).stream("hi", Answer) as events:
+            types = [event.type for event in events]
+        return objects, types
+
+    objects, types = asyncio.run(notebook_cell())
+    assert isinstance(objects[-1], Answer)
+    assert objects[-1].model_fields_set == {"text", "confidence"}
+    assert types[0] == "run_started"
+    assert types[-1] == "run_finished"

@@ -1,11 +1,19 @@
-"""Streaming: text as it arrives, the usage report at the end, and tools between rounds."""
+"""Streaming: text as it arrives, the usage report at the end, tools between rounds, and
+a structured reply's partial objects as its JSON arrives."""
 
 from __future__ import annotations
 
 from _setup import banner, chat_client, run
+from pydantic import BaseModel
 
 from mbxai import AsyncToolClient
 from mbxai.testing import Reply, call
+
+
+class Trip(BaseModel):
+    city: str
+    days: int
+    sights: list[str]
 
 
 def get_time(city: str) -> str:
@@ -23,6 +31,10 @@ async def main() -> None:
         "Once upon a time, a small robot learned to paint the sunrise.",
         Reply(tool_calls=[call("get_time", city="Tokyo")]),
         "In Tokyo it is 14:05 right now.",
+        Reply(
+            content='{"city": "Kyoto", "days": 3, "sights": ["Fushimi Inari", "Kinkaku-ji"]}',
+            chunk_size=8,
+        ),
     )
     async with chat_client(*offline) as client:
         stream = await client.create(
@@ -48,6 +60,17 @@ async def main() -> None:
         print(
             f"[{stream.tool_rounds} tool round(s); the transcript has {len(stream.transcript)} messages]"
         )
+
+        # A structured reply, streamed: partial objects (fields so far, the rest None),
+        # then the validated one.
+        trip = await client.parse(
+            [{"role": "user", "content": "Plan a short trip to Kyoto"}], Trip, stream=True
+        )
+        async with trip:
+            async for partial in trip:
+                print(f"partial: {partial!r}")
+        if trip.final is not None:
+            print(f"final: {trip.final.choices[0].message.parsed!r}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,21 @@
 # This file is generated from examples/_async/streaming.py by codegen/generate.py.
 # Do not edit it: change the async source and run `python codegen/generate.py`.
-"""Streaming: text as it arrives, the usage report at the end, and tools between rounds."""
+"""Streaming: text as it arrives, the usage report at the end, tools between rounds, and
+a structured reply's partial objects as its JSON arrives."""
 
 from __future__ import annotations
 
 from _setup import banner, chat_client, run
+from pydantic import BaseModel
 
 from mbxai import ToolClient
 from mbxai.testing import Reply, call
+
+
+class Trip(BaseModel):
+    city: str
+    days: int
+    sights: list[str]
 
 
 def get_time(city: str) -> str:
@@ -25,6 +33,10 @@ def main() -> None:
         "Once upon a time, a small robot learned to paint the sunrise.",
         Reply(tool_calls=[call("get_time", city="Tokyo")]),
         "In Tokyo it is 14:05 right now.",
+        Reply(
+            content='{"city": "Kyoto", "days": 3, "sights": ["Fushimi Inari", "Kinkaku-ji"]}',
+            chunk_size=8,
+        ),
     )
     with chat_client(*offline) as client:
         stream = client.create(
@@ -50,6 +62,17 @@ def main() -> None:
         print(
             f"[{stream.tool_rounds} tool round(s); the transcript has {len(stream.transcript)} messages]"
         )
+
+        # A structured reply, streamed: partial objects (fields so far, the rest None),
+        # then the validated one.
+        trip = client.parse(
+            [{"role": "user", "content": "Plan a short trip to Kyoto"}], Trip, stream=True
+        )
+        with trip:
+            for partial in trip:
+                print(f"partial: {partial!r}")
+        if trip.final is not None:
+            print(f"final: {trip.final.choices[0].message.parsed!r}")
 
 
 if __name__ == "__main__":

@@ -47,10 +47,11 @@ from ._version import __version__
 #: The names loaded on first use, by the module that defines them. The imports under
 #: TYPE_CHECKING say the same to type checkers (tests/test_public_api.py compares them).
 _LAZY: dict[str, tuple[str, ...]] = {
-    "._async.agent": ("AsyncAgentClient",),
+    "._async.agent": ("AsyncAgentClient", "AsyncAgentStream"),
     "._async.client": ("AsyncOpenRouterClient",),
     "._async.images": ("AsyncImageClient",),
     "._async.mcp": ("AsyncMCPClient",),
+    "._async.partial": ("AsyncPartialStream",),
     "._async.sessions": (
         "AsyncFileSessionHandler",
         "AsyncRedisSessionHandler",
@@ -67,6 +68,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "ImageUsage",
     ),
     "._mcp": ("MCPServerInfo",),
+    "._partial": ("PartialUpdate",),
     "._mcp_auth": ("FileTokenStorage", "InMemoryTokenStorage", "MCPOAuth"),
     "._mcp_interactive": (
         "ElicitationAnswer",
@@ -75,10 +77,11 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "MCPSampling",
         "SamplingRequest",
     ),
-    "._sync.agent": ("AgentClient",),
+    "._sync.agent": ("AgentClient", "AgentStream"),
     "._sync.client": ("OpenRouterClient",),
     "._sync.images": ("ImageClient",),
     "._sync.mcp": ("MCPClient",),
+    "._sync.partial": ("PartialStream",),
     "._sync.sessions": (
         "FileSessionHandler",
         "RedisSessionHandler",
@@ -127,6 +130,18 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "AgentEvent",
         "AgentResponse",
         "AgentState",
+        "AgentStreamEvent",
+        "HumanRequestEvent",
+        "PartialObjectEvent",
+        "RunFinishedEvent",
+        "RunStartedEvent",
+        "StepFinishedEvent",
+        "StepStartedEvent",
+        "TaskFinishedEvent",
+        "TaskStartedEvent",
+        "TextDeltaEvent",
+        "ToolCallEvent",
+        "ToolResultEvent",
         "AsyncSessionHandler",
         "DialogOption",
         "GoalEvaluation",
@@ -153,11 +168,15 @@ __all__ = [
     "AgentEvent",
     "AgentResponse",
     "AgentState",
+    "AgentStream",
+    "AgentStreamEvent",
     "AsyncAgentClient",
+    "AsyncAgentStream",
     "AsyncFileSessionHandler",
     "AsyncImageClient",
     "AsyncMCPClient",
     "AsyncOpenRouterClient",
+    "AsyncPartialStream",
     "AsyncRedisSessionHandler",
     "AsyncSQLSessionHandler",
     "AsyncSessionHandler",
@@ -188,6 +207,7 @@ __all__ = [
     "HumanInLoopResponse",
     "HumanInLoopResponseBatch",
     "HumanInteractionType",
+    "HumanRequestEvent",
     "HumanResponseError",
     "ImageClient",
     "ImageResponse",
@@ -219,6 +239,9 @@ __all__ = [
     "OpenRouterTimeoutError",
     "ParsedChatCompletion",
     "ParsedToolChatCompletion",
+    "PartialObjectEvent",
+    "PartialStream",
+    "PartialUpdate",
     "PendingApproval",
     "PermissionDeniedError",
     "ProviderPreferences",
@@ -227,6 +250,8 @@ __all__ = [
     "RedisSessionHandler",
     "RequirementAnalysis",
     "ResponseHealingPlugin",
+    "RunFinishedEvent",
+    "RunStartedEvent",
     "SQLSessionHandler",
     "SamplingRequest",
     "SessionConflictError",
@@ -234,11 +259,16 @@ __all__ = [
     "SessionHandler",
     "SessionNotFoundError",
     "SessionStoreError",
+    "StepFinishedEvent",
+    "StepStartedEvent",
     "Stream",
     "StreamError",
     "StructuredOutputError",
     "Task",
+    "TaskFinishedEvent",
+    "TaskStartedEvent",
     "TaskStatus",
+    "TextDeltaEvent",
     "TodoList",
     "TokenSummary",
     "TokenUsage",
@@ -246,9 +276,11 @@ __all__ = [
     "ToolAnalysis",
     "ToolApproval",
     "ToolCall",
+    "ToolCallEvent",
     "ToolChatCompletion",
     "ToolClient",
     "ToolLoopLimitError",
+    "ToolResultEvent",
     "ToolStream",
     "Usage",
     "UsageLimitExceeded",
@@ -265,10 +297,11 @@ __all__ = [
 ]
 
 if _typing.TYPE_CHECKING:
-    from ._async.agent import AsyncAgentClient
+    from ._async.agent import AsyncAgentClient, AsyncAgentStream
     from ._async.client import AsyncOpenRouterClient
     from ._async.images import AsyncImageClient
     from ._async.mcp import AsyncMCPClient
+    from ._async.partial import AsyncPartialStream
     from ._async.sessions import (
         AsyncFileSessionHandler,
         AsyncRedisSessionHandler,
@@ -306,10 +339,12 @@ if _typing.TYPE_CHECKING:
         ResponseHealingPlugin,
         WebPlugin,
     )
-    from ._sync.agent import AgentClient
+    from ._partial import PartialUpdate
+    from ._sync.agent import AgentClient, AgentStream
     from ._sync.client import OpenRouterClient
     from ._sync.images import ImageClient
     from ._sync.mcp import MCPClient
+    from ._sync.partial import PartialStream
     from ._sync.sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
     from ._sync.streaming import Stream
     from ._sync.tools import ToolClient, ToolStream
@@ -331,6 +366,7 @@ if _typing.TYPE_CHECKING:
         AgentEvent,
         AgentResponse,
         AgentState,
+        AgentStreamEvent,
         AsyncSessionHandler,
         DialogOption,
         GoalEvaluation,
@@ -338,15 +374,26 @@ if _typing.TYPE_CHECKING:
         HumanInLoopResponse,
         HumanInLoopResponseBatch,
         HumanInteractionType,
+        HumanRequestEvent,
         InMemorySessionHandler,
+        PartialObjectEvent,
         RequirementAnalysis,
+        RunFinishedEvent,
+        RunStartedEvent,
         SessionHandler,
+        StepFinishedEvent,
+        StepStartedEvent,
         Task,
+        TaskFinishedEvent,
+        TaskStartedEvent,
         TaskStatus,
+        TextDeltaEvent,
         TodoList,
         TokenSummary,
         TokenUsage,
         ToolAnalysis,
+        ToolCallEvent,
+        ToolResultEvent,
     )
     from .mcp_server import MCPServer
 else:

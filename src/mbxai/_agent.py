@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import pydantic_core
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, PrivateAttr, create_model
 
 from . import _json
 from ._errors import HumanResponseError
@@ -187,6 +187,8 @@ class AgentSession(BaseModel):
     schema_version: int = RECORD_SCHEMA
     version: int = 0
     agent_id: str
+    #: Progress events of the running call not yet handed to its event stream (not saved).
+    _unsent: list[Any] = PrivateAttr(default_factory=list)
     state: AgentState = AgentState.ANALYZING_REQUIREMENTS
     prompt: str
     final_response_type: str = ""

@@ -66,7 +66,7 @@ from ._types import (
     ToolCall,
 )
 
-__all__ = ["ConstrainedProtocol", "ToolRounds", "completion_chunks", "repeats_a_call"]
+__all__ = ["ANSWER", "ConstrainedProtocol", "ToolRounds", "completion_chunks", "repeats_a_call"]
 
 CALLS: Final = "tool_calls"
 ANSWER: Final = "final_answer"

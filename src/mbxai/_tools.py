@@ -523,6 +523,13 @@ class ToolLoop:
         """``text`` with every string value of the tool context replaced, in any encoding."""
         return self.masker.text(text)
 
+    def masked_call(self, call: ToolCall) -> ToolCall:
+        """``call`` with the tool context's values masked in its arguments (for showing)."""
+        function = call.function.model_copy(
+            update={"arguments": self.mask(call.function.arguments)}
+        )
+        return call.model_copy(update={"function": function})
+
 
 @contextlib.contextmanager
 def transcript_on_limit(loop: ToolLoop) -> Iterator[None]:

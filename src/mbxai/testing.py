@@ -69,6 +69,12 @@ class Reply:
     reasoning_details: list[dict[str, Any]] | None = None
     model: str | None = None
     provider: str | None = None
+    #: Streamed: text and tool-call arguments in pieces of this many characters (default:
+    #: text word by word, arguments in two halves).
+    chunk_size: int | None = None
+    #: Streamed: the stream breaks off after this many pieces of text and arguments (no
+    #: finish reason, no ``[DONE]``), as when a connection drops mid-reply.
+    break_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -287,20 +293,26 @@ class FakeModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 {**base, "choices": [{"index": 0, "delta": {"reasoning_details": [part]}}]}
                 for part in _detail_pieces(index, detail)
             )
-        for piece in _pieces(reply.content or ""):
+        size = reply.chunk_size
+        pieces = 0
+        for piece in _pieces(reply.content or "", size):
             events.append({**base, "choices": [{"index": 0, "delta": {"content": piece}}]})
+            pieces += 1
         for index, tool_call in enumerate(_tool_call_dicts(reply, number)):
             arguments = tool_call["function"]["arguments"]
             half = len(arguments) // 2
-            head = {
-                "index": index,
-                "id": tool_call["id"],
-                "type": "function",
-                "function": {"name": tool_call["function"]["name"], "arguments": arguments[:half]},
-            }
-            events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [head]}}]})
-            tail = {"index": index, "function": {"arguments": arguments[half:]}}
-            events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [tail]}}]})
+            parts = _pieces(arguments, size) if size else [arguments[:half], arguments[half:]]
+            for position, part in enumerate(parts or [""]):
+                delta: dict[str, Any] = {"index": index, "function": {"arguments": part}}
+                if position == 0:
+                    delta.update(id=tool_call["id"], type="function")
+                    delta["function"]["name"] = tool_call["function"]["name"]
+                events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [delta]}}]})
+                pieces += 1
+        if reply.break_after is not None:
+            cut = len(events) - pieces + reply.break_after
+            kept = [f"data: {json.dumps(event)}\n\n" for event in events[:cut]]
+            return "".join([": OPENROUTER PROCESSING\n\n", *kept]).encode()
         reason = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
         events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
         usage = dict(reply.usage) if reply.usage is not None else _usage(body, reply)
@@ -377,7 +389,9 @@ def _tool_call_dicts(reply: Reply, number: int) -> list[dict[str, Any]]:
     ]
 
 
-def _pieces(text: str) -> list[str]:
+def _pieces(text: str, size: int | None = None) -> list[str]:
+    if size:
+        return [text[i : i + size] for i in range(0, len(text), size)]
     words = text.split(" ")
     return [word if i == 0 else " " + word for i, word in enumerate(words)] if text else []
 

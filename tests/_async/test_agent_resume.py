@@ -195,8 +195,9 @@ async def test_a_loop_that_makes_no_progress_raises_instead_of_spinning() -> Non
     fake = FakeModel([plan(task("t1", "work"))], strict_script=True)
     agent = AsyncAgentClient(chat_client(fake))
 
-    async def broken_step(session: Any, task: Any, final: Any) -> None:  # changes nothing
-        return None
+    async def broken_step(session: Any, task: Any, final: Any, streaming: bool) -> Any:
+        return  # changes nothing (an event generator that yields none)
+        yield
 
     agent._execute = broken_step  # type: ignore[method-assign]
     with pytest.raises(AgentError, match="made no progress"):

@@ -197,8 +197,9 @@ def test_a_loop_that_makes_no_progress_raises_instead_of_spinning() -> None:
     fake = FakeModel([plan(task("t1", "work"))], strict_script=True)
     agent = AgentClient(chat_client(fake))
 
-    def broken_step(session: Any, task: Any, final: Any) -> None:  # changes nothing
-        return None
+    def broken_step(session: Any, task: Any, final: Any, streaming: bool) -> Any:
+        return  # changes nothing (an event generator that yields none)
+        yield
 
     agent._execute = broken_step  # type: ignore[method-assign]
     with pytest.raises(AgentError, match="made no progress"):

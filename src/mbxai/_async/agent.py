@@ -7,7 +7,9 @@ import functools
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
+from types import TracebackType
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -41,6 +43,7 @@ from .._agent import (
     progress_fingerprint,
     task_messages,
 )
+from .._agent_stream import progress_event, update_events
 from .._checks import check_bool, check_callable, check_instance, check_int
 from .._concurrency import AsyncLock, async_call_user_code, call_abandoned
 from .._content import ContentPart, parts_of
@@ -70,16 +73,20 @@ from ..agent.models import (
     AgentEvent,
     AgentResponse,
     AgentState,
+    AgentStep,
+    AgentStreamEvent,
     DialogOption,
     HumanInLoopRequest,
     HumanInLoopResponse,
     HumanInLoopResponseBatch,
     HumanInteractionType,
+    RunFinishedEvent,
+    RunStartedEvent,
     Task,
     TaskStatus,
 )
 
-__all__ = ["AsyncAgentClient"]
+__all__ = ["AsyncAgentClient", "AsyncAgentStream"]
 
 #: The usage meter of the session being run in this context (what it spent is saved).
 _session_meter: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
@@ -479,6 +486,85 @@ class AsyncAgentClient:
                 (after the shared system prompt, so cached with it). Kept in the session
                 for its resumes; a next request brings its own.
         """
+        events = self._events(
+            prompt,
+            final_response_structure,
+            agent_id,
+            human_response,
+            ask_questions=ask_questions,
+            usage_limits=usage_limits,
+            attachments=attachments,
+            streaming=False,
+        )
+        response: AgentResponse | None = None
+        try:
+            async for event in events:
+                if isinstance(event, RunFinishedEvent):
+                    response = event.response
+        finally:
+            await events.aclose()
+        assert response is not None  # the run's last event
+        return response
+
+    def stream(
+        self,
+        prompt: str,
+        final_response_structure: type[BaseModel],
+        agent_id: str | None = None,
+        human_response: HumanInLoopResponse
+        | HumanInLoopResponseBatch
+        | list[HumanInLoopResponse]
+        | None = None,
+        *,
+        ask_questions: bool = True,
+        usage_limits: UsageLimits | None = None,
+        attachments: Sequence[ContentPart] | None = None,
+    ) -> AsyncAgentStream:
+        """Run (or resume) a session like :meth:`agent`, as a stream of typed events.
+
+        Takes the same arguments. The events (:data:`AgentStreamEvent`, each a Pydantic
+        model with a ``type``) say when a step or task starts and ends, show each tool
+        call and its result (tool-context values masked), the text and the partial
+        object of every LLM reply as it is generated (each step's reply is streamed),
+        the requests a human must answer, and end with :class:`RunFinishedEvent`
+        carrying the :class:`AgentResponse`. ``on_event`` is called as with
+        :meth:`agent`.
+
+        The run goes on as you read: stop early with ``async with`` (or :meth:`~AsyncAgentStream.aclose`)
+        and the session stays as last saved (after the last finished step), to be
+        resumed with ``agent_id``. An error ends the stream with its typed exception,
+        the session likewise resumable.
+        """
+        return AsyncAgentStream(
+            self._events(
+                prompt,
+                final_response_structure,
+                agent_id,
+                human_response,
+                ask_questions=ask_questions,
+                usage_limits=usage_limits,
+                attachments=attachments,
+                streaming=True,
+            )
+        )
+
+    async def _events(
+        self,
+        prompt: str,
+        final_response_structure: type[BaseModel],
+        agent_id: str | None,
+        human_response: HumanInLoopResponse
+        | HumanInLoopResponseBatch
+        | list[HumanInLoopResponse]
+        | None,
+        *,
+        ask_questions: bool,
+        usage_limits: UsageLimits | None,
+        attachments: Sequence[ContentPart] | None,
+        streaming: bool,
+    ) -> AsyncGenerator[AgentStreamEvent, None]:
+        """The run of :meth:`agent` and :meth:`stream`: its events, the response last;
+        with ``streaming`` every LLM reply is streamed and shown as it comes."""
         limits = combine(check_limits(usage_limits), self._usage_limits)
         if not (
             isinstance(final_response_structure, type)
@@ -519,7 +605,9 @@ class AsyncAgentClient:
                 await self._save(session)
                 await self._emit(session, "human_response", message=f"{len(responses)} response(s)")
             elif session.state == AgentState.WAITING_FOR_HUMAN:
-                return build_response(session, final_response_structure)
+                yield RunStartedEvent(agent_id=session.agent_id, prompt=prompt, resumed=True)
+                yield self._finished(session, final_response_structure)
+                return
             elif session.state == AgentState.COMPLETED:
                 self._start_turn(session, prompt)
                 session.attachments = parts
@@ -536,10 +624,18 @@ class AsyncAgentClient:
                 # Resuming an interrupted run: claim the session before any work, so of
                 # two workers resuming at once exactly one goes on.
                 await self._save(session)
+        session._unsent.clear()  # the stream's own start event stands for these
+        yield RunStartedEvent(
+            agent_id=session.agent_id, prompt=prompt, resumed=agent_id is not None
+        )
         with metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
-                return await self._run(session, final_response_structure)
+                async with aclosing(
+                    self._run(session, final_response_structure, streaming)
+                ) as events:
+                    async for event in events:
+                        yield event
             except UsageLimitExceeded as exc:
                 exc.agent_id = session.agent_id
                 await self._save(session)  # what was spent, kept: a resume counts on
@@ -577,7 +673,9 @@ class AsyncAgentClient:
                 task.status = TaskStatus.PENDING
                 task.error = None
 
-    async def _run(self, session: AgentSession, final: type[BaseModel]) -> AgentResponse:
+    async def _run(
+        self, session: AgentSession, final: type[BaseModel], streaming: bool
+    ) -> AsyncGenerator[AgentStreamEvent, None]:
         seen: str | None = None
         while session.state not in (AgentState.COMPLETED, AgentState.FAILED):
             # Every step changes the session; one that does not would repeat forever.
@@ -590,13 +688,19 @@ class AsyncAgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                await self._plan(session, final)
+                async with aclosing(self._plan(session, final, streaming)) as events:
+                    async for event in events:
+                        yield event
                 continue
             ready = session.todo_list.ready()
             await self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                await self._execute(session, runnable[0], final)
+                async with aclosing(
+                    self._execute(session, runnable[0], final, streaming)
+                ) as events:
+                    async for event in events:
+                        yield event
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -607,11 +711,15 @@ class AsyncAgentClient:
             ]
             if waiting:
                 await self._pause(session, waiting)
+                for event in self._drain(session):
+                    yield event
                 if session.state == AgentState.WAITING_FOR_HUMAN:
                     break
                 continue
             if session.todo_list.is_done:
-                await self._evaluate(session, final)
+                async with aclosing(self._evaluate(session, final, streaming)) as events:
+                    async for event in events:
+                        yield event
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)
@@ -619,7 +727,46 @@ class AsyncAgentClient:
             stuck.dependencies = []
         if session.state in (AgentState.COMPLETED, AgentState.FAILED):
             await self._emit(session, "run_finished", message=session.state.value)
-        return build_response(session, final)
+        yield self._finished(session, final)
+
+    @staticmethod
+    def _finished(session: AgentSession, final: type[BaseModel]) -> RunFinishedEvent:
+        session._unsent.clear()
+        return RunFinishedEvent(agent_id=session.agent_id, response=build_response(session, final))
+
+    @staticmethod
+    def _drain(session: AgentSession) -> list[AgentStreamEvent]:
+        """The progress events emitted since the last call, for the stream."""
+        events = list(session._unsent)
+        session._unsent.clear()
+        return events
+
+    async def _ask(
+        self,
+        client: Any,
+        session: AgentSession,
+        step: AgentStep,
+        task_id: str | None,
+        request: tuple[list[Any], type[BaseModel], dict[str, Any]],
+        streaming: bool,
+        out: list[Any],
+    ) -> AsyncGenerator[AgentStreamEvent, None]:
+        """One LLM call of a step, its completion appended to ``out``; streamed, its
+        text, partial objects and tool rounds as events."""
+        messages, model, params = request
+        if not streaming:
+            out.append(await client.parse(messages, model, **params))
+            return
+        stream = await client.parse(messages, model, stream=True, **params)
+        async with stream:
+            while True:
+                try:
+                    update = await stream.next_update()
+                except StopAsyncIteration:
+                    break
+                for event in update_events(session.agent_id, step, task_id, update):
+                    yield event
+        out.append(stream.final)
 
     def _asks_humans(self, session: AgentSession) -> bool:
         return self.human_in_loop and session.ask_questions
@@ -748,14 +895,24 @@ class AsyncAgentClient:
             )
         return out
 
-    async def _plan(self, session: AgentSession, final: type[BaseModel]) -> None:
+    async def _plan(
+        self, session: AgentSession, final: type[BaseModel], streaming: bool
+    ) -> AsyncGenerator[AgentStreamEvent, None]:
         session.state = AgentState.ANALYZING_REQUIREMENTS
         await self._emit(session, "planning_started")
+        for event in self._drain(session):
+            yield event
         tools = self._tool_descriptions()
         messages = plan_messages(
             session, tools, self.dialog_options, self._asks_humans(session), final
         )
-        result = await self._llm().parse(messages, Plan)
+        out: list[Any] = []
+        async with aclosing(
+            self._ask(self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out)
+        ) as events:
+            async for event in events:
+                yield event
+        result = out[0]
         session.token_summary.planning.add(result.usage, calls=llm_calls(result))
         plan: Plan = result.choices[0].message.parsed
         session.requirement_analysis = plan.requirement_analysis
@@ -783,14 +940,20 @@ class AsyncAgentClient:
             "planning_finished",
             message=f"{len(session.todo_list.tasks) if session.todo_list else 0} tasks",
         )
+        for event in self._drain(session):
+            yield event
 
-    async def _execute(self, session: AgentSession, task: Task, final: type[BaseModel]) -> None:
+    async def _execute(
+        self, session: AgentSession, task: Task, final: type[BaseModel], streaming: bool
+    ) -> AsyncGenerator[AgentStreamEvent, None]:
         session.state = AgentState.EXECUTING_TASKS
         session.current_task_id = task.id
         if task.status != TaskStatus.IN_PROGRESS:
             task.status = TaskStatus.IN_PROGRESS
             await self._save(session)
         await self._emit(session, "task_started", task_id=task.id, task_status=task.status)
+        for event in self._drain(session):
+            yield event
         paused = session.paused_loops.get(task.id)
         params: dict[str, Any] = {}
         if paused is not None:  # go on where the task's tool loop stopped for approvals
@@ -827,16 +990,26 @@ class AsyncAgentClient:
         source = self._human_source(session)
         asked_before = {r.id for r in source.pending_human_requests()} if source else set()
         try:
-            result = await self._client.parse(messages, TaskOutcome, **params)
+            out: list[Any] = []
+            request = (messages, TaskOutcome, params)
+            async with aclosing(
+                self._ask(self._client, session, "task", task.id, request, streaming, out)
+            ) as events:
+                async for event in events:
+                    yield event
+            result = out.pop()
             while pending_calls(result) and not self._asks_humans(session):
                 # Nobody can approve them in this run: they are denied, never run.
                 session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
                 denied = ToolApproval(approved=False, reason="no human is available to approve it")
-                result = await self._client.parse(
-                    result.transcript,
-                    TaskOutcome,
-                    **{**params, "approvals": {p.id: denied for p in result.pending_approvals}},
-                )
+                answers = {p.id: denied for p in result.pending_approvals}
+                request = (result.transcript, TaskOutcome, {**params, "approvals": answers})
+                async with aclosing(
+                    self._ask(self._client, session, "task", task.id, request, streaming, out)
+                ) as events:
+                    async for event in events:
+                        yield event
+                result = out.pop()
             if journal.conflict is not None:
                 raise journal.conflict
         except StructuredOutputError as exc:
@@ -853,6 +1026,8 @@ class AsyncAgentClient:
                 self._pause_loop(session, task, result)
                 await self._save(session)
                 await self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
+                for event in self._drain(session):
+                    yield event
                 return
             asked = [
                 r.model_copy(update={"task_id": task.id})
@@ -866,6 +1041,8 @@ class AsyncAgentClient:
                 task.status = TaskStatus.WAITING_FOR_HUMAN
                 await self._save(session)
                 await self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
+                for event in self._drain(session):
+                    yield event
                 return
             session.paused_loops.pop(task.id, None)
             outcome: TaskOutcome = result.choices[0].message.parsed
@@ -897,6 +1074,8 @@ class AsyncAgentClient:
             forget_journal(session, task.id)  # only an unfinished task can be re-run
         await self._save(session)
         await self._emit(session, "task_finished", task_id=task.id, task_status=task.status)
+        for event in self._drain(session):
+            yield event
 
     def _pause_loop(self, session: AgentSession, task: Task, result: Any) -> None:
         """Keep the task's tool loop, stopped at calls waiting for approval, in the session,
@@ -913,21 +1092,31 @@ class AsyncAgentClient:
         )
         task.status = TaskStatus.WAITING_FOR_HUMAN
 
-    async def _evaluate(self, session: AgentSession, final: type[BaseModel]) -> None:
+    async def _evaluate(
+        self, session: AgentSession, final: type[BaseModel], streaming: bool
+    ) -> AsyncGenerator[AgentStreamEvent, None]:
         session.state = AgentState.EVALUATING_GOAL
         await self._emit(session, "evaluation_started")
+        for event in self._drain(session):
+            yield event
         model = evaluation_model(final)
-        result = await self._llm().parse(
-            evaluation_messages(
-                session,
-                final,
-                self._max_chars,
-                tools=self._tool_descriptions(),
-                dialog_options=self.dialog_options,
-                ask_humans=self._asks_humans(session),
-            ),
-            model,
+        messages = evaluation_messages(
+            session,
+            final,
+            self._max_chars,
+            tools=self._tool_descriptions(),
+            dialog_options=self.dialog_options,
+            ask_humans=self._asks_humans(session),
         )
+        out: list[Any] = []
+        async with aclosing(
+            self._ask(
+                self._llm(), session, "evaluation", None, (messages, model, {}), streaming, out
+            )
+        ) as events:
+            async for event in events:
+                yield event
+        result = out[0]
         session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed
         session.goal_evaluation = evaluation.goal_evaluation
@@ -955,6 +1144,8 @@ class AsyncAgentClient:
             "evaluation_finished",
             message=f"{evaluation.goal_evaluation.completion_percentage}%",
         )
+        for event in self._drain(session):
+            yield event
 
     async def _emit(
         self,
@@ -966,6 +1157,11 @@ class AsyncAgentClient:
         message: str = "",
     ) -> None:
         get_logger().info("agent." + kind, agent_id=session.agent_id, task_id=task_id)
+        shown = progress_event(
+            session, kind, task_id=task_id, task_status=task_status, message=message
+        )
+        if shown is not None:
+            session._unsent.append(shown)
         if self._on_event is None:
             return
         event = AgentEvent(
@@ -983,6 +1179,46 @@ class AsyncAgentClient:
         close = getattr(self._client, "aclose", None)
         if close is not None:
             await close()
+
+
+class AsyncAgentStream:
+    """The events of one agent run (:meth:`AsyncAgentClient.stream`), in order; iterate
+    it once. The run advances as you read; the last event is :class:`RunFinishedEvent`,
+    whose response is also :attr:`response` then. Leaving an ``async with`` block (or
+    :meth:`aclose`) stops the run where it is: the session stays as last saved."""
+
+    def __init__(self, events: AsyncGenerator[AgentStreamEvent, None]) -> None:
+        self._events = events
+        #: The run's response, once :class:`RunFinishedEvent` came.
+        self.response: AgentResponse | None = None
+
+    def __repr__(self) -> str:
+        state = self.response.state.value if self.response is not None else "running"
+        return f"<{type(self).__name__} {state}>"
+
+    def __aiter__(self) -> AsyncIterator[AgentStreamEvent]:
+        return self
+
+    async def __anext__(self) -> AgentStreamEvent:
+        event = await self._events.__anext__()
+        if isinstance(event, RunFinishedEvent):
+            self.response = event.response
+        return event
+
+    async def __aenter__(self) -> AsyncAgentStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the run and release what it holds (connections, the session's meter)."""
+        await self._events.aclose()
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

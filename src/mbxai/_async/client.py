@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
 import httpx
@@ -37,6 +37,7 @@ from .._openrouter import (
     require_parameters,
     split_options,
 )
+from .._partial import PartialUpdate, StreamedReply
 from .._registry import DEFAULT_MODEL, OpenRouterModel, list_models, register_model, resolve_model
 from .._seed import AsyncSeedMethods
 from .._structured import (
@@ -50,9 +51,18 @@ from .._structured import (
     structured_chain,
 )
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
-from .._usage import UsageLimits, check_limits, combine, current_meter, metering
+from .._usage import (
+    UsageLimits,
+    UsageMeter,
+    activate,
+    check_limits,
+    combine,
+    current_meter,
+    metering,
+)
 from . import sending
 from .base import AsyncBaseClient
+from .partial import AsyncPartialStream
 from .streaming import AsyncStream
 
 __all__ = ["AsyncOpenRouterClient"]
@@ -407,6 +417,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
 
     chat = create
 
+    @overload
     async def parse(
         self,
         messages: Sequence[Message],
@@ -414,11 +425,41 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         *,
         model: str | OpenRouterModel | None = None,
         mode: StructuredMode | None = None,
+        stream: Literal[False] = False,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         usage_limits: UsageLimits | None = None,
         **params: Any,
-    ) -> ParsedChatCompletion[T]:
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
+    async def parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        *,
+        model: str | OpenRouterModel | None = None,
+        mode: StructuredMode | None = None,
+        stream: Literal[True],
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
+        **params: Any,
+    ) -> AsyncPartialStream[T]: ...
+
+    async def parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        *,
+        model: str | OpenRouterModel | None = None,
+        mode: StructuredMode | None = None,
+        stream: bool = False,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        usage_limits: UsageLimits | None = None,
+        **params: Any,
+    ) -> ParsedChatCompletion[T] | AsyncPartialStream[T]:
         """Ask for a reply matching ``response_format`` (a Pydantic model class).
 
         By default the schema goes out as a strict ``json_schema`` response format; the
@@ -433,10 +474,26 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         Args:
             mode: ``"json_schema"``, ``"tool"``, ``"json_object"`` or ``"prompted"``: use
                 this mode only, with no fallback.
+            stream: Return an :class:`AsyncPartialStream` of the object as its JSON
+                arrives (partial objects, then the validated one), in every mode; the
+                re-asks happen as without streaming.
             usage_limits: Bounds on the requests, tokens and cost of the whole call,
                 re-asks and retries included (default: the client's).
         """
-        with metering(self._limits(usage_limits)):
+        with metering(self._limits(usage_limits)) as meter:
+            if stream:
+                return AsyncPartialStream(
+                    self._parse_stream(
+                        messages,
+                        response_format,
+                        model,
+                        mode,
+                        timeout,
+                        extra_headers,
+                        params,
+                        meter,
+                    )
+                )
             return await self._parse(
                 messages, response_format, model, mode, timeout, extra_headers, params
             )
@@ -496,6 +553,72 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
             completion.choices[0].message.parsed = result
             completion.usage = usage
             return cast("ParsedChatCompletion[T]", completion)
+
+    async def _parse_stream(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        model: str | OpenRouterModel | None,
+        mode: StructuredMode | None,
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        params: dict[str, Any],
+        meter: UsageMeter | None,
+    ) -> AsyncGenerator[PartialUpdate[T], None]:
+        """:meth:`_parse` with every reply streamed: its partial objects as they come."""
+        settings = self._structured
+        replies = StructuredReplies(response_format, settings.parse_retries, settings.options)
+        slug = self._model if model is None else resolve_model(model)
+        with activate(meter):
+            fields, cache = self._prepare(slug, params)
+        chain = settings.chain(slug, mode)
+        conversation = list(messages)
+        usage: Usage | None = None
+        index = 0
+        while True:
+            strategy = replies.strategy(chain[index])
+            request_fields = strategy.request_params(fields)
+            if self._is_openrouter and strategy.mode in ("json_schema", "tool"):
+                request_fields = require_parameters(request_fields)
+            body = build_chat_body(
+                slug,
+                strategy.request_messages(conversation),
+                request_fields,
+                stream=True,
+                cache=cache,
+            )
+            fallback = index + 1 < len(chain)
+            try:
+                with activate(meter):
+                    stream = await self._open_stream(body, slug, timeout, extra_headers)
+            except OpenRouterAPIError as exc:
+                if fallback and is_unsupported(exc, strategy.mode):
+                    settings.reject(slug, strategy.mode, str(exc))
+                    index += 1
+                    continue
+                raise
+            attempt = replies.attempt + 1
+            reply = StreamedReply(response_format, strategy)
+            async with stream:
+                async for chunk in stream:
+                    text, partial = reply.add(chunk)
+                    if text or partial is not None:
+                        yield PartialUpdate(attempt, text=text, object=partial)
+            completion = reply.completion(ParsedChatCompletion, stream.usage, stream.finish_reason)
+            usage = completion.usage + usage if completion.usage else usage
+            if fallback and strategy.ignored(completion):
+                settings.reject(slug, strategy.mode, "the forced function was not called")
+                index += 1
+                continue
+            completion = strategy.translate(completion)
+            result = replies.check(completion, strategy)
+            if isinstance(result, Reask):
+                conversation += result.messages
+                continue
+            completion.choices[0].message.parsed = result
+            completion.usage = usage
+            yield PartialUpdate(attempt, object=cast("T", result), final=completion)
+            return
 
     # -- sending --------------------------------------------------------------------------
 

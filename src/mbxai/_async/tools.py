@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from .._checks import check_number
 from .._concurrency import async_call_user_code, async_gather
-from .._constrained import ToolRounds, completion_chunks
+from .._constrained import ANSWER, ToolRounds, completion_chunks
 from .._errors import ConfigurationError, OpenRouterAPIError
 from .._function_schema import Tool, build_tool, check_timeout
 from .._logging import get_logger, is_debug
+from .._partial import PartialUpdate, StreamedReply
 from .._registry import OpenRouterModel, resolve_model
 from .._schema import ResponseFormat
 from .._seed import AsyncSeedMethods
@@ -40,8 +41,17 @@ from .._types import (
     ToolChatCompletion,
     Usage,
 )
-from .._usage import UsageLimits, activate, check_limits, combine, current_meter, metering
+from .._usage import (
+    UsageLimits,
+    UsageMeter,
+    activate,
+    check_limits,
+    combine,
+    current_meter,
+    metering,
+)
 from .client import AsyncOpenRouterClient
+from .partial import AsyncPartialStream
 from .streaming import AsyncStream
 
 __all__ = ["AsyncToolClient", "AsyncToolStream"]
@@ -387,6 +397,7 @@ class AsyncToolClient(AsyncSeedMethods):
 
     chat = create
 
+    @overload
     async def parse(
         self,
         messages: Sequence[Message],
@@ -397,9 +408,41 @@ class AsyncToolClient(AsyncSeedMethods):
         tool_context: Mapping[str, Any] | None = None,
         approvals: Mapping[str, bool | ToolApproval] | None = None,
         mode: StructuredMode | None = None,
+        stream: Literal[False] = False,
         usage_limits: UsageLimits | None = None,
         **params: Any,
-    ) -> ParsedToolChatCompletion[T]:
+    ) -> ParsedToolChatCompletion[T]: ...
+
+    @overload
+    async def parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        *,
+        model: str | OpenRouterModel | None = None,
+        max_tool_rounds: int | None = None,
+        tool_context: Mapping[str, Any] | None = None,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
+        mode: StructuredMode | None = None,
+        stream: Literal[True],
+        usage_limits: UsageLimits | None = None,
+        **params: Any,
+    ) -> AsyncPartialStream[T]: ...
+
+    async def parse(
+        self,
+        messages: Sequence[Message],
+        response_format: type[T],
+        *,
+        model: str | OpenRouterModel | None = None,
+        max_tool_rounds: int | None = None,
+        tool_context: Mapping[str, Any] | None = None,
+        approvals: Mapping[str, bool | ToolApproval] | None = None,
+        mode: StructuredMode | None = None,
+        stream: bool = False,
+        usage_limits: UsageLimits | None = None,
+        **params: Any,
+    ) -> ParsedToolChatCompletion[T] | AsyncPartialStream[T]:
         """Like :meth:`create`, then the final answer is validated into ``response_format``.
 
         The structured-output mode (the wrapped client's ``structured_output``, or
@@ -413,12 +456,19 @@ class AsyncToolClient(AsyncSeedMethods):
         ``response.choices[0].message.parsed``; ``usage`` counts every request. Calls
         waiting for approval stop the loop as in :meth:`create` (``parsed`` is then
         ``None``, and ``approvals=`` goes on).
+
+        With ``stream=True`` the result is an :class:`AsyncPartialStream`: every round is
+        streamed, and the answer's partial objects arrive as its JSON does (in every
+        mode, after any tool rounds); its :attr:`~AsyncPartialStream.final` is the
+        :class:`ParsedToolChatCompletion` this method returns without streaming.
         """
         replies = StructuredReplies(response_format, self._client.structured.parse_retries)
         params = {k: v for k, v in params.items() if k != "response_format"}
         loop = self._loop(messages, max_tool_rounds, tool_context, params, approvals)
-        with metering(self._limits(usage_limits)), transcript_on_limit(loop):
+        with metering(self._limits(usage_limits)) as meter, transcript_on_limit(loop):
             rounds = self._rounds(loop, model, replies.format, mode)
+            if stream:
+                return AsyncPartialStream(self._parse_stream(rounds, replies, model, meter))
             pending = await self._resume(loop)
             if pending:
                 return loop.paused(pending, ParsedToolChatCompletion)  # type: ignore[no-any-return]
@@ -440,6 +490,70 @@ class AsyncToolClient(AsyncSeedMethods):
                 )
                 final.choices[0].message.parsed = result  # type: ignore[assignment]
                 return final
+
+    async def _parse_stream(
+        self,
+        rounds: ToolRounds,
+        replies: StructuredReplies,
+        model: str | OpenRouterModel | None,
+        meter: UsageMeter | None,
+    ) -> AsyncGenerator[PartialUpdate[Any], None]:
+        """:meth:`parse` with every round streamed: the answer's partial objects, and each
+        tool round's calls (before they run) and results (masked, as the model sees them)."""
+        loop = rounds.loop
+        pending: list[PendingApproval] = []
+        waiting = loop.open_calls()  # answered by approvals=: they run now
+        if waiting:
+            yield PartialUpdate(1, calls=[loop.masked_call(call) for call in waiting])
+            before = len(loop.transcript)
+            with activate(meter), transcript_on_limit(loop):
+                pending = await self._run_calls(loop, waiting)
+            yield PartialUpdate(1, results=list(loop.transcript[before:]))
+        while not pending:
+            with activate(meter), transcript_on_limit(loop):
+                messages, params = rounds.request()
+                try:
+                    stream = await self._client.create(messages, model=model, stream=True, **params)
+                except OpenRouterAPIError as exc:
+                    if rounds.rejected(exc):
+                        continue
+                    raise
+            attempt = replies.attempt + 1
+            reply = StreamedReply(
+                replies.format.model,
+                None if rounds.constrained else rounds.strategy,
+                key=ANSWER if rounds.constrained else None,
+            )
+            with transcript_on_limit(loop):
+                async with stream:
+                    async for chunk in stream:
+                        text, partial = reply.add(chunk)
+                        if text or partial is not None:
+                            yield PartialUpdate(attempt, text=text, object=partial)
+            completion = reply.completion(ChatCompletion, stream.usage, stream.finish_reason)
+            loop.record(completion.usage)
+            native = rounds.reply(completion)
+            if native is None:
+                continue
+            calls = loop.tool_calls(native.choices[0].message if native.choices else None)
+            if calls:
+                yield PartialUpdate(attempt, calls=[loop.masked_call(call) for call in calls])
+                before = len(loop.transcript)
+                with activate(meter), transcript_on_limit(loop):
+                    pending = await self._run_calls(loop, calls)
+                yield PartialUpdate(attempt, results=list(loop.transcript[before:]))
+                continue
+            result = replies.check(native, rounds.strategy)
+            if isinstance(result, Reask):
+                loop.add_messages(result.messages)
+                continue
+            final = loop.final(native, ParsedToolChatCompletion)
+            final.choices[0].message.parsed = result
+            yield PartialUpdate(attempt, object=result, final=final)
+            return
+        yield PartialUpdate(
+            replies.attempt + 1, final=loop.paused(pending, ParsedToolChatCompletion)
+        )
 
     def _limits(self, usage_limits: Any) -> UsageLimits | None:
         return combine(check_limits(usage_limits), self._usage_limits)

@@ -9,7 +9,9 @@ import functools
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing
+from types import TracebackType
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -43,6 +45,7 @@ from .._agent import (
     progress_fingerprint,
     task_messages,
 )
+from .._agent_stream import progress_event, update_events
 from .._checks import check_bool, check_callable, check_instance, check_int
 from .._concurrency import Lock, call_abandoned, call_user_code
 from .._content import ContentPart, parts_of
@@ -72,16 +75,20 @@ from ..agent.models import (
     AgentEvent,
     AgentResponse,
     AgentState,
+    AgentStep,
+    AgentStreamEvent,
     DialogOption,
     HumanInLoopRequest,
     HumanInLoopResponse,
     HumanInLoopResponseBatch,
     HumanInteractionType,
+    RunFinishedEvent,
+    RunStartedEvent,
     Task,
     TaskStatus,
 )
 
-__all__ = ["AgentClient"]
+__all__ = ["AgentClient", "AgentStream"]
 
 #: The usage meter of the session being run in this context (what it spent is saved).
 _session_meter: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
@@ -481,6 +488,85 @@ class AgentClient:
                 (after the shared system prompt, so cached with it). Kept in the session
                 for its resumes; a next request brings its own.
         """
+        events = self._events(
+            prompt,
+            final_response_structure,
+            agent_id,
+            human_response,
+            ask_questions=ask_questions,
+            usage_limits=usage_limits,
+            attachments=attachments,
+            streaming=False,
+        )
+        response: AgentResponse | None = None
+        try:
+            for event in events:
+                if isinstance(event, RunFinishedEvent):
+                    response = event.response
+        finally:
+            events.close()
+        assert response is not None  # the run's last event
+        return response
+
+    def stream(
+        self,
+        prompt: str,
+        final_response_structure: type[BaseModel],
+        agent_id: str | None = None,
+        human_response: HumanInLoopResponse
+        | HumanInLoopResponseBatch
+        | list[HumanInLoopResponse]
+        | None = None,
+        *,
+        ask_questions: bool = True,
+        usage_limits: UsageLimits | None = None,
+        attachments: Sequence[ContentPart] | None = None,
+    ) -> AgentStream:
+        """Run (or resume) a session like :meth:`agent`, as a stream of typed events.
+
+        Takes the same arguments. The events (:data:`AgentStreamEvent`, each a Pydantic
+        model with a ``type``) say when a step or task starts and ends, show each tool
+        call and its result (tool-context values masked), the text and the partial
+        object of every LLM reply as it is generated (each step's reply is streamed),
+        the requests a human must answer, and end with :class:`RunFinishedEvent`
+        carrying the :class:`AgentResponse`. ``on_event`` is called as with
+        :meth:`agent`.
+
+        The run goes on as you read: stop early with ``with`` (or :meth:`~AgentStream.close`)
+        and the session stays as last saved (after the last finished step), to be
+        resumed with ``agent_id``. An error ends the stream with its typed exception,
+        the session likewise resumable.
+        """
+        return AgentStream(
+            self._events(
+                prompt,
+                final_response_structure,
+                agent_id,
+                human_response,
+                ask_questions=ask_questions,
+                usage_limits=usage_limits,
+                attachments=attachments,
+                streaming=True,
+            )
+        )
+
+    def _events(
+        self,
+        prompt: str,
+        final_response_structure: type[BaseModel],
+        agent_id: str | None,
+        human_response: HumanInLoopResponse
+        | HumanInLoopResponseBatch
+        | list[HumanInLoopResponse]
+        | None,
+        *,
+        ask_questions: bool,
+        usage_limits: UsageLimits | None,
+        attachments: Sequence[ContentPart] | None,
+        streaming: bool,
+    ) -> Generator[AgentStreamEvent, None]:
+        """The run of :meth:`agent` and :meth:`stream`: its events, the response last;
+        with ``streaming`` every LLM reply is streamed and shown as it comes."""
         limits = combine(check_limits(usage_limits), self._usage_limits)
         if not (
             isinstance(final_response_structure, type)
@@ -521,7 +607,9 @@ class AgentClient:
                 self._save(session)
                 self._emit(session, "human_response", message=f"{len(responses)} response(s)")
             elif session.state == AgentState.WAITING_FOR_HUMAN:
-                return build_response(session, final_response_structure)
+                yield RunStartedEvent(agent_id=session.agent_id, prompt=prompt, resumed=True)
+                yield self._finished(session, final_response_structure)
+                return
             elif session.state == AgentState.COMPLETED:
                 self._start_turn(session, prompt)
                 session.attachments = parts
@@ -538,10 +626,16 @@ class AgentClient:
                 # Resuming an interrupted run: claim the session before any work, so of
                 # two workers resuming at once exactly one goes on.
                 self._save(session)
+        session._unsent.clear()  # the stream's own start event stands for these
+        yield RunStartedEvent(
+            agent_id=session.agent_id, prompt=prompt, resumed=agent_id is not None
+        )
         with metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
-                return self._run(session, final_response_structure)
+                with closing(self._run(session, final_response_structure, streaming)) as events:
+                    for event in events:
+                        yield event
             except UsageLimitExceeded as exc:
                 exc.agent_id = session.agent_id
                 self._save(session)  # what was spent, kept: a resume counts on
@@ -579,7 +673,9 @@ class AgentClient:
                 task.status = TaskStatus.PENDING
                 task.error = None
 
-    def _run(self, session: AgentSession, final: type[BaseModel]) -> AgentResponse:
+    def _run(
+        self, session: AgentSession, final: type[BaseModel], streaming: bool
+    ) -> Generator[AgentStreamEvent, None]:
         seen: str | None = None
         while session.state not in (AgentState.COMPLETED, AgentState.FAILED):
             # Every step changes the session; one that does not would repeat forever.
@@ -592,13 +688,17 @@ class AgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                self._plan(session, final)
+                with closing(self._plan(session, final, streaming)) as events:
+                    for event in events:
+                        yield event
                 continue
             ready = session.todo_list.ready()
             self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                self._execute(session, runnable[0], final)
+                with closing(self._execute(session, runnable[0], final, streaming)) as events:
+                    for event in events:
+                        yield event
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -609,11 +709,15 @@ class AgentClient:
             ]
             if waiting:
                 self._pause(session, waiting)
+                for event in self._drain(session):
+                    yield event
                 if session.state == AgentState.WAITING_FOR_HUMAN:
                     break
                 continue
             if session.todo_list.is_done:
-                self._evaluate(session, final)
+                with closing(self._evaluate(session, final, streaming)) as events:
+                    for event in events:
+                        yield event
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)
@@ -621,7 +725,46 @@ class AgentClient:
             stuck.dependencies = []
         if session.state in (AgentState.COMPLETED, AgentState.FAILED):
             self._emit(session, "run_finished", message=session.state.value)
-        return build_response(session, final)
+        yield self._finished(session, final)
+
+    @staticmethod
+    def _finished(session: AgentSession, final: type[BaseModel]) -> RunFinishedEvent:
+        session._unsent.clear()
+        return RunFinishedEvent(agent_id=session.agent_id, response=build_response(session, final))
+
+    @staticmethod
+    def _drain(session: AgentSession) -> list[AgentStreamEvent]:
+        """The progress events emitted since the last call, for the stream."""
+        events = list(session._unsent)
+        session._unsent.clear()
+        return events
+
+    def _ask(
+        self,
+        client: Any,
+        session: AgentSession,
+        step: AgentStep,
+        task_id: str | None,
+        request: tuple[list[Any], type[BaseModel], dict[str, Any]],
+        streaming: bool,
+        out: list[Any],
+    ) -> Generator[AgentStreamEvent, None]:
+        """One LLM call of a step, its completion appended to ``out``; streamed, its
+        text, partial objects and tool rounds as events."""
+        messages, model, params = request
+        if not streaming:
+            out.append(client.parse(messages, model, **params))
+            return
+        stream = client.parse(messages, model, stream=True, **params)
+        with stream:
+            while True:
+                try:
+                    update = stream.next_update()
+                except StopIteration:
+                    break
+                for event in update_events(session.agent_id, step, task_id, update):
+                    yield event
+        out.append(stream.final)
 
     def _asks_humans(self, session: AgentSession) -> bool:
         return self.human_in_loop and session.ask_questions
@@ -750,14 +893,24 @@ class AgentClient:
             )
         return out
 
-    def _plan(self, session: AgentSession, final: type[BaseModel]) -> None:
+    def _plan(
+        self, session: AgentSession, final: type[BaseModel], streaming: bool
+    ) -> Generator[AgentStreamEvent, None]:
         session.state = AgentState.ANALYZING_REQUIREMENTS
         self._emit(session, "planning_started")
+        for event in self._drain(session):
+            yield event
         tools = self._tool_descriptions()
         messages = plan_messages(
             session, tools, self.dialog_options, self._asks_humans(session), final
         )
-        result = self._llm().parse(messages, Plan)
+        out: list[Any] = []
+        with closing(
+            self._ask(self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out)
+        ) as events:
+            for event in events:
+                yield event
+        result = out[0]
         session.token_summary.planning.add(result.usage, calls=llm_calls(result))
         plan: Plan = result.choices[0].message.parsed
         session.requirement_analysis = plan.requirement_analysis
@@ -785,14 +938,20 @@ class AgentClient:
             "planning_finished",
             message=f"{len(session.todo_list.tasks) if session.todo_list else 0} tasks",
         )
+        for event in self._drain(session):
+            yield event
 
-    def _execute(self, session: AgentSession, task: Task, final: type[BaseModel]) -> None:
+    def _execute(
+        self, session: AgentSession, task: Task, final: type[BaseModel], streaming: bool
+    ) -> Generator[AgentStreamEvent, None]:
         session.state = AgentState.EXECUTING_TASKS
         session.current_task_id = task.id
         if task.status != TaskStatus.IN_PROGRESS:
             task.status = TaskStatus.IN_PROGRESS
             self._save(session)
         self._emit(session, "task_started", task_id=task.id, task_status=task.status)
+        for event in self._drain(session):
+            yield event
         paused = session.paused_loops.get(task.id)
         params: dict[str, Any] = {}
         if paused is not None:  # go on where the task's tool loop stopped for approvals
@@ -829,16 +988,26 @@ class AgentClient:
         source = self._human_source(session)
         asked_before = {r.id for r in source.pending_human_requests()} if source else set()
         try:
-            result = self._client.parse(messages, TaskOutcome, **params)
+            out: list[Any] = []
+            request = (messages, TaskOutcome, params)
+            with closing(
+                self._ask(self._client, session, "task", task.id, request, streaming, out)
+            ) as events:
+                for event in events:
+                    yield event
+            result = out.pop()
             while pending_calls(result) and not self._asks_humans(session):
                 # Nobody can approve them in this run: they are denied, never run.
                 session.token_summary.task_execution.add(result.usage, calls=llm_calls(result))
                 denied = ToolApproval(approved=False, reason="no human is available to approve it")
-                result = self._client.parse(
-                    result.transcript,
-                    TaskOutcome,
-                    **{**params, "approvals": {p.id: denied for p in result.pending_approvals}},
-                )
+                answers = {p.id: denied for p in result.pending_approvals}
+                request = (result.transcript, TaskOutcome, {**params, "approvals": answers})
+                with closing(
+                    self._ask(self._client, session, "task", task.id, request, streaming, out)
+                ) as events:
+                    for event in events:
+                        yield event
+                result = out.pop()
             if journal.conflict is not None:
                 raise journal.conflict
         except StructuredOutputError as exc:
@@ -855,6 +1024,8 @@ class AgentClient:
                 self._pause_loop(session, task, result)
                 self._save(session)
                 self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
+                for event in self._drain(session):
+                    yield event
                 return
             asked = [
                 r.model_copy(update={"task_id": task.id})
@@ -868,6 +1039,8 @@ class AgentClient:
                 task.status = TaskStatus.WAITING_FOR_HUMAN
                 self._save(session)
                 self._emit(session, "task_waiting", task_id=task.id, task_status=task.status)
+                for event in self._drain(session):
+                    yield event
                 return
             session.paused_loops.pop(task.id, None)
             outcome: TaskOutcome = result.choices[0].message.parsed
@@ -899,6 +1072,8 @@ class AgentClient:
             forget_journal(session, task.id)  # only an unfinished task can be re-run
         self._save(session)
         self._emit(session, "task_finished", task_id=task.id, task_status=task.status)
+        for event in self._drain(session):
+            yield event
 
     def _pause_loop(self, session: AgentSession, task: Task, result: Any) -> None:
         """Keep the task's tool loop, stopped at calls waiting for approval, in the session,
@@ -915,21 +1090,31 @@ class AgentClient:
         )
         task.status = TaskStatus.WAITING_FOR_HUMAN
 
-    def _evaluate(self, session: AgentSession, final: type[BaseModel]) -> None:
+    def _evaluate(
+        self, session: AgentSession, final: type[BaseModel], streaming: bool
+    ) -> Generator[AgentStreamEvent, None]:
         session.state = AgentState.EVALUATING_GOAL
         self._emit(session, "evaluation_started")
+        for event in self._drain(session):
+            yield event
         model = evaluation_model(final)
-        result = self._llm().parse(
-            evaluation_messages(
-                session,
-                final,
-                self._max_chars,
-                tools=self._tool_descriptions(),
-                dialog_options=self.dialog_options,
-                ask_humans=self._asks_humans(session),
-            ),
-            model,
+        messages = evaluation_messages(
+            session,
+            final,
+            self._max_chars,
+            tools=self._tool_descriptions(),
+            dialog_options=self.dialog_options,
+            ask_humans=self._asks_humans(session),
         )
+        out: list[Any] = []
+        with closing(
+            self._ask(
+                self._llm(), session, "evaluation", None, (messages, model, {}), streaming, out
+            )
+        ) as events:
+            for event in events:
+                yield event
+        result = out[0]
         session.token_summary.goal_evaluation.add(result.usage, calls=llm_calls(result))
         evaluation: Any = result.choices[0].message.parsed
         session.goal_evaluation = evaluation.goal_evaluation
@@ -957,6 +1142,8 @@ class AgentClient:
             "evaluation_finished",
             message=f"{evaluation.goal_evaluation.completion_percentage}%",
         )
+        for event in self._drain(session):
+            yield event
 
     def _emit(
         self,
@@ -968,6 +1155,11 @@ class AgentClient:
         message: str = "",
     ) -> None:
         get_logger().info("agent." + kind, agent_id=session.agent_id, task_id=task_id)
+        shown = progress_event(
+            session, kind, task_id=task_id, task_status=task_status, message=message
+        )
+        if shown is not None:
+            session._unsent.append(shown)
         if self._on_event is None:
             return
         event = AgentEvent(
@@ -985,6 +1177,46 @@ class AgentClient:
         close = getattr(self._client, "close", None)
         if close is not None:
             close()
+
+
+class AgentStream:
+    """The events of one agent run (:meth:`AgentClient.stream`), in order; iterate
+    it once. The run advances as you read; the last event is :class:`RunFinishedEvent`,
+    whose response is also :attr:`response` then. Leaving an ``with`` block (or
+    :meth:`close`) stops the run where it is: the session stays as last saved."""
+
+    def __init__(self, events: Generator[AgentStreamEvent, None]) -> None:
+        self._events = events
+        #: The run's response, once :class:`RunFinishedEvent` came.
+        self.response: AgentResponse | None = None
+
+    def __repr__(self) -> str:
+        state = self.response.state.value if self.response is not None else "running"
+        return f"<{type(self).__name__} {state}>"
+
+    def __iter__(self) -> Iterator[AgentStreamEvent]:
+        return self
+
+    def __next__(self) -> AgentStreamEvent:
+        event = self._events.__next__()
+        if isinstance(event, RunFinishedEvent):
+            self.response = event.response
+        return event
+
+    def __enter__(self) -> AgentStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the run and release what it holds (connections, the session's meter)."""
+        self._events.close()
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,6 +8,8 @@ from .models import (
     AgentEvent,
     AgentResponse,
     AgentState,
+    AgentStep,
+    AgentStreamEvent,
     AsyncSessionHandler,
     DialogOption,
     GoalEvaluation,
@@ -15,27 +17,38 @@ from .models import (
     HumanInLoopResponse,
     HumanInLoopResponseBatch,
     HumanInteractionType,
+    HumanRequestEvent,
     InMemorySessionHandler,
+    PartialObjectEvent,
     RequirementAnalysis,
+    RunFinishedEvent,
+    RunStartedEvent,
     SessionHandler,
+    StepFinishedEvent,
+    StepStartedEvent,
     Task,
+    TaskFinishedEvent,
+    TaskStartedEvent,
     TaskStatus,
+    TextDeltaEvent,
     TodoList,
     TokenSummary,
     TokenUsage,
     ToolAnalysis,
+    ToolCallEvent,
     ToolMapping,
+    ToolResultEvent,
 )
 
 #: The names loaded on first use, by the module that defines them (see ``mbxai``).
 _LAZY: dict[str, tuple[str, ...]] = {
-    ".._async.agent": ("AsyncAgentClient",),
+    ".._async.agent": ("AsyncAgentClient", "AsyncAgentStream"),
     ".._async.sessions": (
         "AsyncFileSessionHandler",
         "AsyncRedisSessionHandler",
         "AsyncSQLSessionHandler",
     ),
-    ".._sync.agent": ("AgentClient",),
+    ".._sync.agent": ("AgentClient", "AgentStream"),
     ".._sync.sessions": ("FileSessionHandler", "RedisSessionHandler", "SQLSessionHandler"),
 }
 
@@ -44,7 +57,11 @@ __all__ = [
     "AgentEvent",
     "AgentResponse",
     "AgentState",
+    "AgentStep",
+    "AgentStream",
+    "AgentStreamEvent",
     "AsyncAgentClient",
+    "AsyncAgentStream",
     "AsyncFileSessionHandler",
     "AsyncRedisSessionHandler",
     "AsyncSQLSessionHandler",
@@ -56,28 +73,39 @@ __all__ = [
     "HumanInLoopResponse",
     "HumanInLoopResponseBatch",
     "HumanInteractionType",
+    "HumanRequestEvent",
     "InMemorySessionHandler",
+    "PartialObjectEvent",
     "RedisSessionHandler",
     "RequirementAnalysis",
+    "RunFinishedEvent",
+    "RunStartedEvent",
     "SQLSessionHandler",
     "SessionHandler",
+    "StepFinishedEvent",
+    "StepStartedEvent",
     "Task",
+    "TaskFinishedEvent",
+    "TaskStartedEvent",
     "TaskStatus",
+    "TextDeltaEvent",
     "TodoList",
     "TokenSummary",
     "TokenUsage",
     "ToolAnalysis",
+    "ToolCallEvent",
     "ToolMapping",
+    "ToolResultEvent",
 ]
 
 if _typing.TYPE_CHECKING:
-    from .._async.agent import AsyncAgentClient
+    from .._async.agent import AsyncAgentClient, AsyncAgentStream
     from .._async.sessions import (
         AsyncFileSessionHandler,
         AsyncRedisSessionHandler,
         AsyncSQLSessionHandler,
     )
-    from .._sync.agent import AgentClient
+    from .._sync.agent import AgentClient, AgentStream
     from .._sync.sessions import FileSessionHandler, RedisSessionHandler, SQLSessionHandler
 else:
     from .._lazy import attach as _attach

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from .._sessions import AsyncSessionHandler, InMemorySessionHandler, SessionHandler
 from .._types import Usage, add_exact
@@ -19,6 +20,8 @@ __all__ = [
     "AgentEvent",
     "AgentResponse",
     "AgentState",
+    "AgentStep",
+    "AgentStreamEvent",
     "AsyncSessionHandler",
     "DialogOption",
     "GoalEvaluation",
@@ -26,16 +29,27 @@ __all__ = [
     "HumanInLoopResponse",
     "HumanInLoopResponseBatch",
     "HumanInteractionType",
+    "HumanRequestEvent",
     "InMemorySessionHandler",
+    "PartialObjectEvent",
     "RequirementAnalysis",
+    "RunFinishedEvent",
+    "RunStartedEvent",
     "SessionHandler",
+    "StepFinishedEvent",
+    "StepStartedEvent",
     "Task",
+    "TaskFinishedEvent",
+    "TaskStartedEvent",
     "TaskStatus",
+    "TextDeltaEvent",
     "TodoList",
     "TokenSummary",
     "TokenUsage",
     "ToolAnalysis",
+    "ToolCallEvent",
     "ToolMapping",
+    "ToolResultEvent",
 ]
 
 
@@ -415,3 +429,134 @@ class AgentResponse(_Model):
         parts.append(self.token_summary._html())
         parts.append("</div>")
         return "".join(parts)
+
+
+# -- the event stream of agent.stream() -------------------------------------------------------
+
+#: The LLM steps of a run: the plan, a task, the goal's evaluation (with the final response).
+AgentStep: TypeAlias = Literal["planning", "task", "evaluation"]
+
+
+class _StreamEvent(_Model):
+    agent_id: str
+
+
+class RunStartedEvent(_StreamEvent):
+    """The run started: a new session, a resume (``resumed``), or the next request."""
+
+    type: Literal["run_started"] = "run_started"
+    prompt: str = ""
+    resumed: bool = False
+
+
+class StepStartedEvent(_StreamEvent):
+    """Planning or the goal's evaluation started (tasks have :class:`TaskStartedEvent`)."""
+
+    type: Literal["step_started"] = "step_started"
+    step: AgentStep
+
+
+class StepFinishedEvent(_StreamEvent):
+    """Planning or the evaluation finished; ``message`` sums it up ("3 tasks", "100%")."""
+
+    type: Literal["step_finished"] = "step_finished"
+    step: AgentStep
+    message: str = ""
+
+
+class TaskStartedEvent(_StreamEvent):
+    """A task started (or resumed)."""
+
+    type: Literal["task_started"] = "task_started"
+    task_id: str
+    title: str = ""
+
+
+class TaskFinishedEvent(_StreamEvent):
+    """A task ended, or stopped to wait for a human (``status`` says which)."""
+
+    type: Literal["task_finished"] = "task_finished"
+    task_id: str
+    status: TaskStatus
+    result: str | None = None
+    error: str | None = None
+
+
+class ToolCallEvent(_StreamEvent):
+    """A task's tool call, about to run; values from the tool context (credentials,
+    dialog-option secrets) are masked in ``arguments`` (the call's JSON)."""
+
+    type: Literal["tool_call"] = "tool_call"
+    task_id: str
+    call_id: str
+    tool: str
+    arguments: str
+
+
+class ToolResultEvent(_StreamEvent):
+    """A tool call's result as the model is shown it: masked and clipped."""
+
+    type: Literal["tool_result"] = "tool_result"
+    task_id: str
+    call_id: str
+    content: str
+
+
+class TextDeltaEvent(_StreamEvent):
+    """Text of a step's reply as it is generated (its JSON, in the structured steps).
+    ``attempt`` goes up when the reply is asked for again (invalid output): start over."""
+
+    type: Literal["text_delta"] = "text_delta"
+    step: AgentStep
+    task_id: str | None = None
+    attempt: int = 1
+    delta: str
+
+
+class PartialObjectEvent(_StreamEvent):
+    """The object a step's reply builds, as far as it arrived (only the fields present):
+    a task's outcome (``status``, ``result``...), the plan, or, in the evaluation, the
+    final response in your ``final_response_structure``."""
+
+    type: Literal["partial_object"] = "partial_object"
+    step: AgentStep
+    task_id: str | None = None
+    attempt: int = 1
+    object: dict[str, Any]
+
+
+class HumanRequestEvent(_StreamEvent):
+    """The run stopped to wait for a human: answer these with ``human_response=``."""
+
+    type: Literal["human_request"] = "human_request"
+    requests: list[HumanInLoopRequest]
+
+
+class RunFinishedEvent(_StreamEvent):
+    """The last event of a stream: the run completed, failed or waits for a human, with
+    what :meth:`AsyncAgentClient.agent` would have returned."""
+
+    type: Literal["run_finished"] = "run_finished"
+    response: AgentResponse
+
+
+#: What ``agent.stream()`` yields; every event is a Pydantic model with a ``type`` naming
+#: it, so ``event.model_dump_json()`` is ready for Server-Sent Events, and
+#: ``TypeAdapter(AgentStreamEvent)`` reads one back.
+AgentStreamEvent = TypeAliasType(
+    "AgentStreamEvent",
+    Annotated[
+        RunStartedEvent
+        | StepStartedEvent
+        | StepFinishedEvent
+        | TaskStartedEvent
+        | TaskFinishedEvent
+        | ToolCallEvent
+        | ToolResultEvent
+        | TextDeltaEvent
+        | PartialObjectEvent
+        | HumanRequestEvent
+        | RunFinishedEvent,
+        Field(discriminator="type"),
+    ],
+)

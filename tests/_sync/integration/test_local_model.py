@@ -79,6 +79,29 @@ def test_parse_gets_a_valid_instance_by_constrained_decoding(
     assert response.usage.completion_tokens > 0
 
 
+def test_a_streamed_parse_shows_partial_objects_then_the_valid_one(
+    local_server: LocalModelServer,
+) -> None:
+    with local_server.client() as client:
+        stream = client.parse(
+            [{"role": "user", "content": "Name the capital of France and its country."}],
+            response_format=Capital,
+            max_tokens=96,
+            stream=True,
+        )
+        objects: list[Capital] = []
+        with stream:
+            for obj in stream:
+                objects.append(obj)
+    final = stream.final
+    assert final is not None
+    assert isinstance(final.choices[0].message.parsed, Capital)
+    assert objects[-1] == final.choices[0].message.parsed
+    # the server's stream really arrived piece by piece: fields filled one after another
+    assert len(objects) > 2
+    assert objects[0].model_fields_set < objects[-1].model_fields_set
+
+
 def test_a_prompt_beyond_the_context_is_a_bad_request_not_retried(
     local_server: LocalModelServer, retry_waits: list[float]
 ) -> None:
