@@ -28,7 +28,7 @@ from mbxai import (
     ToolClient,
 )
 from mbxai.serve import create_app
-from mbxai.testing import FakeModel, Reply, call
+from mbxai.testing import Failure, FakeModel, Reply, call
 from tests.support.asgi_server import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -370,3 +370,86 @@ def test_a_tool_approval_through_the_api(store: FileSessionHandler) -> None:
             done = http.post(f"/api/runs/{run['agent_id']}/answers", json={"answers": [answer]})
             assert done.json()["final_response"] == {"summary": "paid"}, done.text
     assert payments == [12]
+
+
+def events_of(body: str) -> list[tuple[str, dict[str, Any]]]:
+    """Server-Sent Events as (event, data) pairs."""
+    found = []
+    for block in body.split("\n\n"):
+        lines = block.splitlines()
+        kind = next((line[7:] for line in lines if line.startswith("event: ")), None)
+        data = "\n".join(line[6:] for line in lines if line.startswith("data: "))
+        if kind is not None:
+            found.append((kind, json.loads(data)))
+    return found
+
+
+SSE = {"Accept": "text/event-stream"}
+
+
+def test_a_run_streams_its_events_as_server_sent_events(service: str, shop: Shop) -> None:
+    with httpx.Client(base_url=service, timeout=30) as http:
+        started = http.post(
+            "/api/runs",
+            json={"prompt": "Give me my last order", "response_model": "OrderInfo"},
+            headers=SSE,
+        )
+        assert started.headers["content-type"].startswith("text/event-stream")
+        first = events_of(started.text)
+        kinds = [kind for kind, _ in first]
+        assert kinds[0] == "run_started"
+        assert ("step_started", "planning") in [(k, d.get("step")) for k, d in first]
+        assert "text_delta" in kinds  # the plan's text as it was generated
+        assert kinds[-2:] == ["human_request", "run"]  # the run's view closes the stream
+        run = first[-1][1]
+        assert run["state"] == "waiting_for_human"
+        request = run["human_interaction_requests"][0]
+
+        resumed = http.post(
+            f"/api/runs/{run['agent_id']}/answers", json=credentials(request["id"]), headers=SSE
+        )
+        second = events_of(resumed.text)
+        kinds = [kind for kind, _ in second]
+        assert "tool_call" in kinds
+        assert "tool_result" in kinds
+        (call_event,) = [d for k, d in second if k == "tool_call"]
+        assert call_event["tool"] == "list_orders_from_shop"
+        partial = [
+            d["object"] for k, d in second if k == "partial_object" and d["step"] == "evaluation"
+        ]
+        assert len(partial) > 1  # the final response, built up field by field
+        assert partial[-1] == LAST_ORDER
+        assert second[-1] == ("run", {**second[-1][1], "state": "completed"})
+        assert second[-1][1]["final_response"] == LAST_ORDER
+        assert PASSWORD not in started.text + resumed.text
+        assert "pa,ss" not in resumed.text
+    assert shop.logins == [("demo", PASSWORD)]
+
+
+def test_a_stream_that_fails_ends_with_an_error_event_and_stays_resumable(
+    shop: Shop, store: FileSessionHandler
+) -> None:
+    fake = FakeModel(
+        [*shop_script()[:1], Failure(400, "the model endpoint refused")], strict_script=True
+    )
+    app = create_app(shop_agent(fake, shop, store), [OrderInfo])
+    with running(app) as url:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            run = (
+                http.post("/api/runs", json={"prompt": "Last order", "response_model": "OrderInfo"})
+            ).json()
+            request = run["human_interaction_requests"][0]
+            failed = http.post(
+                f"/api/runs/{run['agent_id']}/answers",
+                json=credentials(request["id"]),
+                headers=SSE,
+            )
+            kind, error = events_of(failed.text)[-1]
+            assert kind == "error"
+            assert error["error"] == "BadRequestError"
+            assert PASSWORD not in failed.text
+            fake.add(*shop_script()[1:])
+            # the answer was saved before the failure: the run resumes where it stopped
+            done = http.post(f"/api/runs/{run['agent_id']}/continue", json={"prompt": "go"})
+            assert done.json()["final_response"] == LAST_ORDER, done.text
+    assert shop.logins == [("demo", PASSWORD)]

@@ -1189,6 +1189,11 @@ class AsyncAgentStream:
 
     def __init__(self, events: AsyncGenerator[AgentStreamEvent, None]) -> None:
         self._events = events
+        # The run sets context variables (its usage meter) across its events. The sync
+        # twin may be read from a new thread, in a copied context, per event (Starlette's
+        # iterate_in_threadpool does so): each step runs in this one context instead. (An
+        # async generator runs in the task that awaits it; the context changes nothing.)
+        self._context = contextvars.copy_context()
         #: The run's response, once :class:`RunFinishedEvent` came.
         self.response: AgentResponse | None = None
 
@@ -1200,7 +1205,7 @@ class AsyncAgentStream:
         return self
 
     async def __anext__(self) -> AgentStreamEvent:
-        event = await self._events.__anext__()
+        event = await self._context.run(self._events.__anext__)
         if isinstance(event, RunFinishedEvent):
             self.response = event.response
         return event
@@ -1218,7 +1223,7 @@ class AsyncAgentStream:
 
     async def aclose(self) -> None:
         """Stop the run and release what it holds (connections, the session's meter)."""
-        await self._events.aclose()
+        await self._context.run(self._events.aclose)
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -1187,6 +1187,11 @@ class AgentStream:
 
     def __init__(self, events: Generator[AgentStreamEvent, None]) -> None:
         self._events = events
+        # The run sets context variables (its usage meter) across its events. The sync
+        # twin may be read from a new thread, in a copied context, per event (Starlette's
+        # iterate_in_threadpool does so): each step runs in this one context instead. (An
+        # async generator runs in the task that awaits it; the context changes nothing.)
+        self._context = contextvars.copy_context()
         #: The run's response, once :class:`RunFinishedEvent` came.
         self.response: AgentResponse | None = None
 
@@ -1198,7 +1203,7 @@ class AgentStream:
         return self
 
     def __next__(self) -> AgentStreamEvent:
-        event = self._events.__next__()
+        event = self._context.run(self._events.__next__)
         if isinstance(event, RunFinishedEvent):
             self.response = event.response
         return event
@@ -1216,7 +1221,7 @@ class AgentStream:
 
     def close(self) -> None:
         """Stop the run and release what it holds (connections, the session's meter)."""
-        self._events.close()
+        self._context.run(self._events.close)
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,7 +11,7 @@ import functools
 import hmac
 import importlib.resources
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import anyio
@@ -39,11 +39,13 @@ from .._version import __version__
 from ..agent.models import (
     AgentResponse,
     AgentState,
+    AgentStreamEvent,
     DialogOption,
     GoalEvaluation,
     HumanInLoopRequest,
     HumanInLoopResponse,
     HumanInteractionType,
+    RunFinishedEvent,
     Task,
     TodoList,
 )
@@ -268,24 +270,22 @@ class _Agent:
             return await bound(*args, **kwargs)
         return await anyio.to_thread.run_sync(functools.partial(bound, *args, **kwargs))
 
-    def can_stream(self) -> bool:
-        return callable(getattr(self.agent, "stream", None))
-
-    async def stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        """The agent's events for one call (``agent.stream``), whichever the flavour."""
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[AgentStreamEvent]:
+        """The agent's events for one call (``agent.stream``), whichever the flavour.
+        Leaving early (the client went away) closes the stream: the session stays as
+        last saved, resumable."""
         if isinstance(self.agent, AsyncAgentClient):
-            async for event in self.agent.stream(*args, **kwargs):  # type: ignore[attr-defined]
-                yield event
+            async with self.agent.stream(*args, **kwargs) as events:
+                async for event in events:
+                    yield event
             return
-        events: Iterator[Any] = iter(self.agent.stream(*args, **kwargs))  # type: ignore[attr-defined]
-        done = object()
+        stream = self.agent.stream(*args, **kwargs)
+        done: Any = object()
         try:
-            while (event := await anyio.to_thread.run_sync(next, events, done)) is not done:
+            while (event := await anyio.to_thread.run_sync(next, stream, done)) is not done:
                 yield event
         finally:
-            close = getattr(events, "close", None)
-            if close is not None:
-                await anyio.to_thread.run_sync(close)
+            await anyio.to_thread.run_sync(stream.close)
 
 
 # -- limits and auth ---------------------------------------------------------------------
@@ -430,8 +430,6 @@ def create_app(
     async def drive(request: Request, name: str, *args: Any, **kwargs: Any) -> Response:
         model = registry[name]
         if _wants_events(request):
-            if not runner.can_stream():
-                raise ConfigurationError("this agent cannot stream events (no agent.stream)")
             return StreamingResponse(
                 _sse(runner.stream(*args[:1], model, *args[1:], **kwargs), name),
                 media_type="text/event-stream",
@@ -444,7 +442,7 @@ def create_app(
     async def list_models() -> dict[str, Any]:
         """The final-response models a run may ask for, and whether runs can stream
         their events (``Accept: text/event-stream``)."""
-        return {"models": sorted(registry), "streaming": runner.can_stream()}
+        return {"models": sorted(registry), "streaming": True}
 
     @app.post("/api/runs", response_model=RunView, responses=errors)
     async def start_run(body: StartRun, request: Request) -> Response:
@@ -552,19 +550,17 @@ def _sse_message(event: str, data: str) -> bytes:
     return f"event: {event}\n{lines}\n".encode()
 
 
-async def _sse(events: AsyncIterator[Any], name: str) -> AsyncIterator[bytes]:
-    """The agent's events as Server-Sent Events; the run's view closes the stream (an
-    ``error`` event with the typed error's name when the run raised)."""
+async def _sse(events: AsyncIterator[AgentStreamEvent], name: str) -> AsyncIterator[bytes]:
+    """The agent's events as Server-Sent Events (``event:`` the event's ``type``); the
+    run's view (``run``, in place of ``run_finished``) closes the stream, or an ``error``
+    event with the typed error's name when the run raised."""
     final: AgentResponse | None = None
     try:
         async for event in events:
-            if isinstance(event, BaseModel):
-                kind = str(getattr(event, "type", type(event).__name__))
-                response = getattr(event, "response", None)
-                if isinstance(response, AgentResponse):
-                    final = response
-                    continue
-                yield _sse_message(kind, event.model_dump_json())
+            if isinstance(event, RunFinishedEvent):
+                final = event.response
+                continue
+            yield _sse_message(event.type, event.model_dump_json())
     except MBXAIError as exc:
         body = ErrorBody(error=type(exc).__name__, message=str(exc))
         yield _sse_message("error", body.model_dump_json())
