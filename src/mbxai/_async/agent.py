@@ -64,6 +64,7 @@ from .._mcp_interactive import HumanRequestSource
 from .._secrets import SecretBox
 from .._sessions import InMemorySessionHandler, supports_cas
 from .._tools import DEFAULT_MAX_RESULT_CHARS, DeferredContext, clip_result, format_result
+from .._tracing import telemetry_of
 from .._types import ToolApproval
 from .._usage import UsageLimits, UsageMeter, check_limits, combine, metering
 from ..agent.models import (
@@ -257,6 +258,7 @@ class AsyncAgentClient:
                     f"session_handler lacks {method}() of the SessionHandler protocol"
                 )
         self._client = ai_client
+        self._telemetry = telemetry_of(getattr(ai_client, "openrouter_client", ai_client))
         self.human_in_loop = human_in_loop
         self.dialog_options = options
         self.max_task_iterations = max_task_iterations
@@ -521,7 +523,8 @@ class AsyncAgentClient:
                 # Resuming an interrupted run: claim the session before any work, so of
                 # two workers resuming at once exactly one goes on.
                 await self._save(session)
-        with metering(limits, start=session.spent, always=True) as meter:
+        run = self._telemetry.agent_run(session, resumed=agent_id is not None)
+        with run, metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
                 return await self._run(session, final_response_structure)
@@ -575,13 +578,15 @@ class AsyncAgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                await self._plan(session, final)
+                with self._telemetry.agent_step("plan", session):
+                    await self._plan(session, final)
                 continue
             ready = session.todo_list.ready()
             await self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                await self._execute(session, runnable[0], final)
+                with self._telemetry.agent_step("task", session, runnable[0].id):
+                    await self._execute(session, runnable[0], final)
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -591,12 +596,14 @@ class AsyncAgentClient:
                 or (t in ready and self._needs_human(session, t))
             ]
             if waiting:
-                await self._pause(session, waiting)
+                with self._telemetry.agent_step("pause", session):
+                    await self._pause(session, waiting)
                 if session.state == AgentState.WAITING_FOR_HUMAN:
                     break
                 continue
             if session.todo_list.is_done:
-                await self._evaluate(session, final)
+                with self._telemetry.agent_step("evaluate", session):
+                    await self._evaluate(session, final)
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)

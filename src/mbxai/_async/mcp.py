@@ -643,9 +643,17 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedMethods):
 
     def _tool_function(self, server: str, tool: str) -> Callable[..., Any]:
         async def call_mcp_tool(**arguments: Any) -> str:
-            return await self._call_mcp_tool(server, tool, arguments)
+            with self._trace_mcp(server, tool):
+                return await self._call_mcp_tool(server, tool, arguments)
 
         return call_mcp_tool
+
+    def _trace_mcp(self, server: str, tool: str) -> Any:
+        mounted = self._servers.get(server)
+        spec = mounted.connection.spec if mounted is not None else None
+        return self._telemetry.mcp_call(
+            server, tool, spec.transport if spec else "", spec.url if spec else None
+        )
 
     async def _call_mcp_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> str:
         mounted = self._servers.get(server)

@@ -66,6 +66,7 @@ from .._mcp_interactive import HumanRequestSource
 from .._secrets import SecretBox
 from .._sessions import InMemorySessionHandler, supports_cas
 from .._tools import DEFAULT_MAX_RESULT_CHARS, DeferredContext, clip_result, format_result
+from .._tracing import telemetry_of
 from .._types import ToolApproval
 from .._usage import UsageLimits, UsageMeter, check_limits, combine, metering
 from ..agent.models import (
@@ -259,6 +260,7 @@ class AgentClient:
                     f"session_handler lacks {method}() of the SessionHandler protocol"
                 )
         self._client = ai_client
+        self._telemetry = telemetry_of(getattr(ai_client, "openrouter_client", ai_client))
         self.human_in_loop = human_in_loop
         self.dialog_options = options
         self.max_task_iterations = max_task_iterations
@@ -523,7 +525,8 @@ class AgentClient:
                 # Resuming an interrupted run: claim the session before any work, so of
                 # two workers resuming at once exactly one goes on.
                 self._save(session)
-        with metering(limits, start=session.spent, always=True) as meter:
+        run = self._telemetry.agent_run(session, resumed=agent_id is not None)
+        with run, metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
                 return self._run(session, final_response_structure)
@@ -577,13 +580,15 @@ class AgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                self._plan(session, final)
+                with self._telemetry.agent_step("plan", session):
+                    self._plan(session, final)
                 continue
             ready = session.todo_list.ready()
             self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                self._execute(session, runnable[0], final)
+                with self._telemetry.agent_step("task", session, runnable[0].id):
+                    self._execute(session, runnable[0], final)
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -593,12 +598,14 @@ class AgentClient:
                 or (t in ready and self._needs_human(session, t))
             ]
             if waiting:
-                self._pause(session, waiting)
+                with self._telemetry.agent_step("pause", session):
+                    self._pause(session, waiting)
                 if session.state == AgentState.WAITING_FOR_HUMAN:
                     break
                 continue
             if session.todo_list.is_done:
-                self._evaluate(session, final)
+                with self._telemetry.agent_step("evaluate", session):
+                    self._evaluate(session, final)
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)
