@@ -22,7 +22,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
@@ -528,19 +528,21 @@ def add_retry_event(retry: int, retries: int, wait: float, exc: Exception) -> No
     span.add_event("retry", attributes)
 
 
-def record_failure(exc: BaseException) -> None:
+def record_failure(exc: BaseException, mask: Callable[[str], str] | None = None) -> None:
     """Mark the current span failed by ``exc`` (an error caught and handled, such as a
-    tool's exception that goes back to the model)."""
+    tool's exception that goes back to the model); ``mask`` hides what else must not show
+    in its message (a tool loop's injected values)."""
     span = _current_span()
     if span is not None:
-        _fail(span, exc)
+        _fail(span, exc, mask)
 
 
-def _fail(span: Any, exc: BaseException) -> None:
+def _fail(span: Any, exc: BaseException, mask: Callable[[str], str] | None = None) -> None:
     if not span.is_recording():
         return
     trace = _otel()
-    message = redact(str(exc))[:1000]
+    text = str(exc) if mask is None else mask(str(exc))
+    message = redact(text)[:1000]
     span.set_attribute("error.type", type(exc).__qualname__)
     span.add_event(
         "exception",

@@ -125,11 +125,11 @@ def adder(traced: Traced, fake: FakeModel) -> AsyncToolClient:
         assert password == INJECTED
         return a + b
 
-    def broken() -> str:
-        raise RuntimeError("the tool broke")
+    def broken(password: str) -> str:
+        raise RuntimeError(f"the tool broke on {password}")
 
     tools.register_tool("add", "Add two numbers", add, injected=["password"])
-    tools.register_tool("broken", "Always fails", broken)
+    tools.register_tool("broken", "Always fails", broken, injected=["password"])
     return tools
 
 
@@ -192,6 +192,24 @@ async def test_a_tool_calling_chat_is_a_tree_of_chat_and_tool_spans(traced: Trac
     assert "gen_ai.input.messages" not in text
     assert INJECTED not in text
     assert API_KEY not in text
+
+
+async def test_a_tool_in_a_worker_thread_runs_in_its_span(traced: Traced) -> None:
+    # sync tools run in worker threads: the span context goes with them, so what the tool
+    # traces itself (another client's requests, say) hangs under its execute_tool span
+    from opentelemetry import trace
+
+    seen: list[int] = []
+
+    def where() -> str:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+        return "here"
+
+    fake = FakeModel([Reply(tool_calls=[call("where")]), "Done."], strict_script=True)
+    tools = AsyncToolClient(traced.chat_client(fake))
+    tools.register_tool("where", "Where am I", where)
+    await tools.chat(ASK)
+    assert seen == [traced.one("execute_tool where").context.span_id]
 
 
 async def test_contents_are_recorded_only_when_opted_in_and_never_secrets(

@@ -543,7 +543,7 @@ class ToolClient(SeedMethods):
                 )
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model
-                record_failure(exc)
+                record_failure(exc, loop.mask)
                 content = loop.failure(tool, exc)
                 ok = False
         if is_debug():
