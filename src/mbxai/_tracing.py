@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import httpx
 
 from ._logging import redact
+from ._usage import current_meter
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -193,24 +194,39 @@ class Telemetry:
             attributes["gen_ai.tool.call.arguments"] = _clip(redact(arguments))
         return Span(tracer, f"execute_tool {name}", attributes, kind="INTERNAL")
 
-    def mcp_call(self, server: str, tool: str, transport: str, url: str | None) -> Span | _Off:
-        """The span of one MCP ``tools/call`` to ``server``."""
+    def mcp_request(
+        self,
+        method: str,
+        server: str,
+        transport: str,
+        url: str | None,
+        target: str | None = None,
+        uri: str | None = None,
+    ) -> Span | _Off:
+        """The span of one MCP request ``method`` (``tools/call``, ``resources/read``,
+        ``prompts/get``...) to ``server``; ``target`` is the tool or prompt it names."""
         tracer = self.tracer()
         if tracer is None:
             return OFF
         attributes: dict[str, Any] = {
-            "mcp.method.name": "tools/call",
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": tool,
+            "mcp.method.name": method,
             "mbxai.mcp.server": server,
             "network.transport": "pipe" if transport == "stdio" else "tcp",
         }
+        if method == "tools/call":
+            attributes["gen_ai.operation.name"] = "execute_tool"
+            attributes["gen_ai.tool.name"] = target
+        elif method == "prompts/get":
+            attributes["gen_ai.prompt.name"] = target
+        if uri is not None:
+            attributes["mcp.resource.uri"] = redact(uri)
         if url:
             parsed = httpx.URL(url)
             attributes["server.address"] = parsed.host
             if parsed.port is not None:
                 attributes["server.port"] = parsed.port
-        return Span(tracer, f"tools/call {tool}", attributes, kind="CLIENT")
+        name = method if target is None else f"{method} {target}"
+        return Span(tracer, name, attributes, kind="CLIENT")
 
     def agent_run(self, session: Any, resumed: bool) -> AgentRunSpan | _Off:
         """The span of one agent run (a resume links to the session's first run)."""
@@ -219,15 +235,14 @@ class Telemetry:
             return OFF
         return AgentRunSpan(tracer, session, resumed)
 
-    def agent_step(self, step: str, session: Any, task_id: str | None = None) -> Span | _Off:
+    def agent_step(
+        self, step: str, session: Any, task_id: str | None = None
+    ) -> AgentStepSpan | _Off:
         """The span of one agent step: ``plan``, ``task``, ``evaluate`` or ``pause``."""
         tracer = self.tracer()
         if tracer is None:
             return OFF
-        attributes: dict[str, Any] = {"mbxai.agent.step": step, "gen_ai.agent.id": session.agent_id}
-        if task_id is not None:
-            attributes["mbxai.agent.task_id"] = task_id
-        return Span(tracer, f"agent.{step}", attributes, kind="INTERNAL")
+        return AgentStepSpan(tracer, step, session, task_id)
 
 
 #: What a client without its own :class:`Telemetry` (a duck-typed client) uses.
@@ -496,6 +511,43 @@ class AgentRunSpan(Span):
                 }
             )
         self._span.end()
+
+
+class AgentStepSpan(Span):
+    """One step of an agent run, with what it spent (requests, tokens, cost: the growth
+    of the session's ``spent`` while it ran)."""
+
+    __slots__ = ("_before", "_session")
+
+    def __init__(self, tracer: Any, step: str, session: Any, task_id: str | None) -> None:
+        attributes: dict[str, Any] = {"mbxai.agent.step": step, "gen_ai.agent.id": session.agent_id}
+        if task_id is not None:
+            attributes["mbxai.agent.task_id"] = task_id
+        super().__init__(tracer, f"agent.{step}", attributes, kind="INTERNAL")
+        self._session = session
+        self._before = _spent(session)
+
+    def _finish(self, exc: BaseException | None) -> None:
+        if self._span.is_recording():
+            requests, tokens, cost = (
+                now - then for now, then in zip(_spent(self._session), self._before, strict=True)
+            )
+            self._span.set_attributes(
+                {
+                    "mbxai.usage.requests": requests,
+                    "mbxai.usage.total_tokens": tokens,
+                    "mbxai.usage.cost": cost,
+                }
+            )
+        self._span.end()
+
+
+def _spent(session: Any) -> tuple[int, int, float]:
+    """What ``session`` has spent so far: requests, tokens and cost (its live meter's
+    figures while a run meters it, else those saved in the record)."""
+    meter = current_meter()
+    spent = meter.spent if meter is not None else session.spent
+    return spent.requests, spent.total_tokens, spent.cost
 
 
 # -- hooks for code that does not hold a span -------------------------------------------------

@@ -25,12 +25,14 @@ from mbxai import (
     HumanInLoopResponse,
     HumanInteractionType,
     MCPClient,
+    MCPRequestError,
     OpenRouterClient,
     ToolClient,
 )
 from mbxai._tracing import CAPTURE_CONTENT_ENV, Telemetry
 from mbxai.mcp_server import RunningMCPServer
 from mbxai.testing import Failure, FakeModel, Reply, call
+from tests.fix_mcp import interactive_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -369,6 +371,41 @@ def test_a_failing_mcp_tool_marks_both_spans(traced: Traced, mcp_demo: RunningMC
     assert traced.one("execute_tool fail").status.status_code == StatusCode.ERROR
 
 
+@pytest.fixture(scope="module")
+def interactive() -> Iterator[RunningMCPServer]:
+    pytest.importorskip("mcp")
+    with interactive_server().serve_http() as running:
+        yield running
+
+
+def test_mcp_resource_and_prompt_requests_are_spans(
+    traced: Traced, interactive: RunningMCPServer
+) -> None:
+    with MCPClient(traced.chat_client(FakeModel())) as client:
+        client.register_mcp_server("i", interactive.url, timeout=10)
+        client.list_resources("i")
+        client.read_resource("i", "notes://today")
+        client.list_prompts("i")
+        client.get_prompt("i", "review", {"code": "x = 1"})
+        with pytest.raises(MCPRequestError):
+            client.read_resource("i", "notes://nothing")
+    assert [s.name for s in sorted(traced.spans(), key=lambda s: s.start_time)] == [
+        "resources/list",
+        "resources/read",
+        "prompts/list",
+        "prompts/get review",
+        "resources/read",
+    ]
+    read, failed = traced.named("resources/read")
+    assert dict(read.attributes or {})["mcp.resource.uri"] == "notes://today"
+    assert dict(read.attributes or {})["mcp.method.name"] == "resources/read"
+    assert read.status.status_code == StatusCode.UNSET
+    assert failed.status.status_code == StatusCode.ERROR
+    prompt = dict(traced.one("prompts/get review").attributes or {})
+    assert prompt["gen_ai.prompt.name"] == "review"
+    assert prompt["mbxai.mcp.server"] == "i"
+
+
 # -- the agent --------------------------------------------------------------------------------
 
 
@@ -471,6 +508,7 @@ def test_an_agent_run_paused_for_a_human_and_resumed_links_to_the_first_run(
     assert dict(first.attributes or {})["mbxai.agent.resumed"] is False
     assert step_names(traced.spans(), first) == ["agent.plan", "agent.pause"]
     (plan_span,) = traced.named("agent.plan")
+    assert dict(plan_span.attributes or {})["mbxai.usage.requests"] == 1
     assert [s.name for s in traced.spans() if parent_of(s) == plan_span.context.span_id] == [
         "chat test/model"
     ]
@@ -512,6 +550,8 @@ def test_an_agent_run_paused_for_a_human_and_resumed_links_to_the_first_run(
     assert step_names(traced.spans(), second) == ["agent.task", "agent.evaluate"]
     (task_span,) = traced.named("agent.task")
     assert dict(task_span.attributes or {})["mbxai.agent.task_id"] == "t1"
+    assert dict(task_span.attributes or {})["mbxai.usage.requests"] == 2
+    assert dict(second.attributes or {})["mbxai.usage.requests"] == 4  # the session's, in all
     under_task = [s.name for s in traced.spans() if parent_of(s) == task_span.context.span_id]
     assert sorted(under_task) == ["chat test/model", "chat test/model", "execute_tool fetch_story"]
 
