@@ -357,7 +357,9 @@ class ChatSpan(Span):
             self._span = None
             self._token = None
             return
-        super().__init__(tracer, f"chat {slug}", self._metric, kind="CLIENT")
+        # gen_ai.system: the name before gen_ai.provider.name, which older backends read
+        attributes = {**self._metric, "gen_ai.system": telemetry.provider_name}
+        super().__init__(tracer, f"chat {slug}", attributes, kind="CLIENT")
         if self._span.is_recording():
             self._span.set_attributes(_request_attributes(body))
 

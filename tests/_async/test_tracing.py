@@ -25,6 +25,7 @@ from mbxai import (
     DialogOption,
     HumanInLoopResponse,
     HumanInteractionType,
+    InMemorySessionHandler,
     MCPRequestError,
 )
 from mbxai._tracing import CAPTURE_CONTENT_ENV, Telemetry
@@ -170,6 +171,7 @@ async def test_a_tool_calling_chat_is_a_tree_of_chat_and_tool_spans(traced: Trac
     attributes = dict(second.attributes or {})
     assert attributes["gen_ai.operation.name"] == "chat"
     assert attributes["gen_ai.provider.name"] == "openrouter"
+    assert attributes["gen_ai.system"] == "openrouter"
     assert attributes["gen_ai.request.model"] == "test/model"
     assert attributes["gen_ai.response.model"] == "test/served"
     assert attributes["gen_ai.usage.input_tokens"] == 11
@@ -331,6 +333,14 @@ async def test_without_a_provider_nothing_is_traced() -> None:
     fake = FakeModel(["Hi"])
     client = AsyncOpenRouterClient(token="test", transport=fake)
     assert (await client.create(ASK)).content == "Hi"
+    # an agent run untraced keeps no span context in its session
+    store = InMemorySessionHandler()
+    agent = AsyncAgentClient(client, session_handler=store)
+    done = await agent.agent("Say hi", Summary)
+    assert done.is_complete(), done.error
+    record = store.get_session(done.agent_id)
+    assert record is not None
+    assert record["trace_context"] is None
 
 
 # -- MCP ------------------------------------------------------------------------------------

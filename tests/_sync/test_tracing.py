@@ -24,6 +24,7 @@ from mbxai import (
     FileSessionHandler,
     HumanInLoopResponse,
     HumanInteractionType,
+    InMemorySessionHandler,
     MCPClient,
     MCPRequestError,
     OpenRouterClient,
@@ -172,6 +173,7 @@ def test_a_tool_calling_chat_is_a_tree_of_chat_and_tool_spans(traced: Traced) ->
     attributes = dict(second.attributes or {})
     assert attributes["gen_ai.operation.name"] == "chat"
     assert attributes["gen_ai.provider.name"] == "openrouter"
+    assert attributes["gen_ai.system"] == "openrouter"
     assert attributes["gen_ai.request.model"] == "test/model"
     assert attributes["gen_ai.response.model"] == "test/served"
     assert attributes["gen_ai.usage.input_tokens"] == 11
@@ -333,6 +335,14 @@ def test_without_a_provider_nothing_is_traced() -> None:
     fake = FakeModel(["Hi"])
     client = OpenRouterClient(token="test", transport=fake)
     assert (client.create(ASK)).content == "Hi"
+    # an agent run untraced keeps no span context in its session
+    store = InMemorySessionHandler()
+    agent = AgentClient(client, session_handler=store)
+    done = agent.agent("Say hi", Summary)
+    assert done.is_complete(), done.error
+    record = store.get_session(done.agent_id)
+    assert record is not None
+    assert record["trace_context"] is None
 
 
 # -- MCP ------------------------------------------------------------------------------------
