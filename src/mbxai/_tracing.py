@@ -80,9 +80,18 @@ def capture_content() -> bool:
 
 def _otel() -> Any:
     """``opentelemetry.trace`` (imported: a provider was given, so the package is there)."""
-    from opentelemetry import trace
-
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        from opentelemetry import trace
     return trace
+
+
+def _context() -> Any:
+    """``opentelemetry.context``, likewise."""
+    context = sys.modules.get("opentelemetry.context")
+    if context is None:
+        from opentelemetry import context
+    return context
 
 
 class _Instruments:
@@ -304,17 +313,13 @@ class Span:
         self._token: Any = None
 
     def __enter__(self) -> Span:
-        from opentelemetry import context
-
-        self._token = context.attach(_otel().set_span_in_context(self._span))
+        self._token = _context().attach(_otel().set_span_in_context(self._span))
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        from opentelemetry import context
-
         if self._token is not None:
             token, self._token = self._token, None
-            context.detach(token)  # never raises: OpenTelemetry logs a mismatch itself
+            _context().detach(token)  # never raises: OpenTelemetry logs a mismatch itself
         if exc is not None:
             _fail(self._span, exc)
         self._finish(exc)
@@ -358,10 +363,12 @@ class ChatSpan(Span):
             self._token = None
             return
         # gen_ai.system: the name before gen_ai.provider.name, which older backends read
-        attributes = {**self._metric, "gen_ai.system": telemetry.provider_name}
+        attributes = {
+            **self._metric,
+            "gen_ai.system": telemetry.provider_name,
+            **_request_attributes(body),
+        }
         super().__init__(tracer, f"chat {slug}", attributes, kind="CLIENT")
-        if self._span.is_recording():
-            self._span.set_attributes(_request_attributes(body))
 
     def __enter__(self) -> ChatSpan:
         if self._span is not None:
