@@ -161,7 +161,7 @@ class Telemetry:
             if trace is None:
                 return None
             provider = trace.get_tracer_provider()
-            if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+            if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
                 return None
         return _cached(_tracers, provider, lambda p: p.get_tracer(_SCOPE, __version__))
 
