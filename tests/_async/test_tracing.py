@@ -568,3 +568,18 @@ async def test_an_agent_run_paused_for_a_human_and_resumed_links_to_the_first_ru
     text = traced.text()
     assert HUMAN_SECRET not in text
     assert API_KEY not in text
+
+
+async def test_a_failing_agent_step_is_recorded_on_the_step_and_the_run(traced: Traced) -> None:
+    fake = FakeModel([Failure(400, "no planning today")], strict_script=True)
+    agent = AsyncAgentClient(traced.chat_client(fake))
+    with pytest.raises(BadRequestError):
+        await agent.agent("Plan something", Summary)
+    run = traced.one("invoke_agent")
+    step = traced.one("agent.plan")
+    chat = traced.one("chat test/model")
+    assert parent_of(step) == run.context.span_id
+    assert parent_of(chat) == step.context.span_id
+    for span in (run, step, chat):
+        assert span.status.status_code == StatusCode.ERROR
+        assert dict(span.attributes or {})["error.type"] == "BadRequestError"
