@@ -137,7 +137,8 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
-    """Benchmarks beside openai-python, instructor and pydantic-ai (on demand, ~5 minutes).
+    """Benchmarks beside openai-python, instructor and pydantic-ai (on demand, ~5 minutes);
+    mbxai's per-call overhead with tracing off and on.
 
     Prints medians and ratios, writes benchmarks/results/latest.json and
     docs/images/benchmarks.png. `nox -s bench -- --quick` is a smoke run. The competitors
@@ -151,6 +152,7 @@ def bench(session: nox.Session) -> None:
         "pydantic-ai-slim==2.68.0",
         "httpx-aiohttp==0.2.0",
         "matplotlib==3.11.2",
+        "opentelemetry-sdk==1.45.2",  # the overhead with tracing on ("mbxai traced")
     )
     session.run("python", "benchmarks/run.py", *session.posargs)
 

@@ -13,6 +13,11 @@ Contenders, both flavours (async and sync):
   (``Mode.JSON_SCHEMA``, the mode that sends and reads the same ``response_format`` as
   the others) / raw httpx + ``CityInfo.model_validate_json`` as the floor.
 
+``mbxai`` runs with tracing off (no OpenTelemetry provider set, though the API is loaded);
+``mbxai traced`` is the same client with an OpenTelemetry SDK tracer provider (every span
+built and handed to an exporter that drops it) and meter provider (the GenAI histograms
+recorded), so the difference is what tracing costs per call.
+
 Each library keeps its default ``max_retries`` (never exercised: the reply is a 200) and
 its default timeout; base URL, key, model, messages and response bytes are identical.
 """
@@ -48,6 +53,31 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 CHAT_PAYLOAD = {"model": MODEL, "messages": MESSAGES}
 
 
+def traced_options() -> dict[str, Any] | None:
+    """``tracer_provider=``/``meter_provider=`` on the OpenTelemetry SDK, with spans
+    exported to nowhere; ``None`` without the SDK (the traced contender is then left out)."""
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            SimpleSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+    except ImportError:
+        return None
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(Dropped()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+
+
 def _check_chat(result: Any) -> None:
     content = result["choices"][0]["message"]["content"] if isinstance(result, dict) else None
     if content is None:
@@ -76,6 +106,16 @@ def sync_contenders(kind: str) -> tuple[SyncContenders, list[Callable[[], None]]
     closers.append(mb.close)
     raw = httpx.Client(transport=CannedTransport())
     closers.append(raw.close)
+    traced = traced_options()
+    if traced is not None:
+        mbt = mbxai.OpenRouterClient(
+            token=API_KEY, base_url=BASE_URL, model=MODEL, transport=CannedTransport(), **traced
+        )
+        closers.append(mbt.close)
+        if kind == "chat":
+            contenders["mbxai traced"] = lambda: mbt.create(MESSAGES)
+        else:
+            contenders["mbxai traced"] = lambda: mbt.parse(MESSAGES, response_format=CityInfo)
 
     if kind == "chat":
         contenders["mbxai"] = lambda: mb.create(MESSAGES)
@@ -127,6 +167,8 @@ def sync_contenders(kind: str) -> tuple[SyncContenders, list[Callable[[], None]]
                 contenders["instructor"] = lambda: ins.chat.completions.create(
                     model=MODEL, messages=MESSAGES, response_model=CityInfo
                 )
+    if "mbxai traced" in contenders:  # listed after mbxai
+        contenders["mbxai traced"] = contenders.pop("mbxai traced")
     check = _check_chat if kind == "chat" else _check_parse
     for fn in contenders.values():
         check(fn())
@@ -156,6 +198,20 @@ async def async_contenders(kind: str) -> tuple[AsyncContenders, list[Callable[[]
     closers.append(mb.aclose)
     raw = httpx.AsyncClient(transport=AsyncCannedTransport())
     closers.append(raw.aclose)
+    traced = traced_options()
+    if traced is not None:
+        mbt = mbxai.AsyncOpenRouterClient(
+            token=API_KEY,
+            base_url=BASE_URL,
+            model=MODEL,
+            transport=AsyncCannedTransport(),
+            **traced,
+        )
+        closers.append(mbt.aclose)
+        if kind == "chat":
+            contenders["mbxai traced"] = lambda: mbt.create(MESSAGES)
+        else:
+            contenders["mbxai traced"] = lambda: mbt.parse(MESSAGES, response_format=CityInfo)
 
     async def raw_chat() -> Any:
         return (await raw.post(CHAT_URL, json=CHAT_PAYLOAD, headers=AUTH)).json()
@@ -212,6 +268,8 @@ async def async_contenders(kind: str) -> tuple[AsyncContenders, list[Callable[[]
                 contenders["instructor"] = lambda: ins.chat.completions.create(
                     model=MODEL, messages=MESSAGES, response_model=CityInfo
                 )
+    if "mbxai traced" in contenders:  # listed after mbxai
+        contenders["mbxai traced"] = contenders.pop("mbxai traced")
     check = _check_chat if kind == "chat" else _check_parse
     for fn in contenders.values():
         check(await fn())

@@ -88,6 +88,13 @@ def table(results: dict[str, Any]) -> str:
                 out.append(
                     f"  {name:<14}{row['median_us']:>11.1f}{f'{lo:.0f}-{hi:.0f}':>17}{ratios}"
                 )
+            if "mbxai" in rows and "mbxai traced" in rows:
+                off, on = rows["mbxai"], rows["mbxai traced"]
+                out.append(
+                    f"  tracing: off {off['median_us']:.1f} us, on {on['median_us']:.1f} us per "
+                    f"call (+{on['median_us'] - off['median_us']:.1f} us, "
+                    f"{paired_ratio(on['all_us'], off['all_us']):.2f}x)"
+                )
     imports = results.get("import")
     if imports:
         out.append(

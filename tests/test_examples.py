@@ -66,6 +66,14 @@ EXPECTED = {
         "-> tool_approval: pay_invoice {'invoice': 'INV-8', 'amount': 80}",
         "agent: completed invoice='INV-8' paid=True | payments: [120, 80]",
     ],
+    "tracing": [
+        "agent: completed",
+        "  invoke_agent",
+        "    agent.plan",
+        "    agent.task {'task_id': 't1'}",
+        "      execute_tool get_weather",
+        "    agent.evaluate",
+    ],
     "agent": [
         "Agent State: completed",
         " - Split the work into phases (Status: completed)",
@@ -125,6 +133,7 @@ REQUIRES = {
     "mcp_features": ["mcp"],
     "mcp_tools": ["mcp"],
     "two_services": ["fastapi", "uvicorn"],
+    "tracing": ["opentelemetry.sdk"],
 }
 
 

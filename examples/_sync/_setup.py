@@ -39,15 +39,16 @@ def online() -> bool:
     return bool(os.environ.get("OPENROUTER_API_KEY"))
 
 
-def chat_client(*offline_replies: Any) -> OpenRouterClient:
+def chat_client(*offline_replies: Any, **options: Any) -> OpenRouterClient:
     """The chat client of an example: OpenRouter when a key is set, else the offline fake.
 
     ``offline_replies`` are what the fake answers first (see :mod:`mbxai.testing`), in
-    order; after them, or when there are none, it answers cooperatively.
+    order; after them, or when there are none, it answers cooperatively. ``options`` go to
+    the client (``tracer_provider=``...).
     """
     if online():
-        return OpenRouterClient(model=MODEL)  # key from OPENROUTER_API_KEY
-    return OpenRouterClient(token="offline", transport=FakeModel(offline_replies))
+        return OpenRouterClient(model=MODEL, **options)  # key from OPENROUTER_API_KEY
+    return OpenRouterClient(token="offline", transport=FakeModel(offline_replies), **options)
 
 
 def image_client() -> ImageClient:

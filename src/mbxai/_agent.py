@@ -218,6 +218,9 @@ class AgentSession(BaseModel):
     task_counter: int = 0
     ask_questions: bool = True
     error: str | None = None
+    #: The first run's span (``trace_id``, ``span_id`` in hex; ids only, no secrets), which
+    #: the spans of later runs (a resume, maybe in another process) link to.
+    trace_context: dict[str, str] | None = None
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
 

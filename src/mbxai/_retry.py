@@ -27,6 +27,7 @@ from typing import Any
 
 from ._errors import OpenRouterAPIError, OpenRouterConnectionError
 from ._logging import get_logger
+from ._tracing import add_retry_event
 
 __all__ = [
     "RETRYABLE_STATUS",
@@ -155,8 +156,10 @@ class RetrySchedule:
         return float(verdict)
 
     def report(self, event: str, exc: Exception, retry: int, wait: float) -> None:
-        """Log the retry about to happen (``mbxai`` logger, level WARNING)."""
+        """Report the retry about to happen: the ``mbxai`` logger (level WARNING, silent
+        unless logging is configured) and a ``retry`` event on the current span."""
         status = exc.status_code if isinstance(exc, OpenRouterAPIError) else None
+        add_retry_event(retry, self.retries, wait, exc)
         get_logger().warning(
             event,
             retry=retry,

@@ -67,6 +67,7 @@ from .._mcp_interactive import HumanRequestSource
 from .._secrets import SecretBox
 from .._sessions import InMemorySessionHandler, supports_cas
 from .._tools import DEFAULT_MAX_RESULT_CHARS, DeferredContext, clip_result, format_result
+from .._tracing import telemetry_of
 from .._types import ToolApproval
 from .._usage import UsageLimits, UsageMeter, check_limits, combine, metering
 from ..agent.models import (
@@ -264,6 +265,7 @@ class AsyncAgentClient:
                     f"session_handler lacks {method}() of the SessionHandler protocol"
                 )
         self._client = ai_client
+        self._telemetry = telemetry_of(getattr(ai_client, "openrouter_client", ai_client))
         self.human_in_loop = human_in_loop
         self.dialog_options = options
         self.max_task_iterations = max_task_iterations
@@ -628,7 +630,8 @@ class AsyncAgentClient:
         yield RunStartedEvent(
             agent_id=session.agent_id, prompt=prompt, resumed=agent_id is not None
         )
-        with metering(limits, start=session.spent, always=True) as meter:
+        run = self._telemetry.agent_run(session, resumed=agent_id is not None)
+        with run, metering(limits, start=session.spent, always=True) as meter:
             token = _session_meter.set(meter)
             try:
                 async with aclosing(
@@ -688,19 +691,21 @@ class AsyncAgentClient:
                 )
             seen = now
             if session.todo_list is None:
-                async with aclosing(self._plan(session, final, streaming)) as events:
-                    async for event in events:
-                        yield event
+                with self._telemetry.agent_step("plan", session):
+                    async with aclosing(self._plan(session, final, streaming)) as events:
+                        async for event in events:
+                            yield event
                 continue
             ready = session.todo_list.ready()
             await self._forget_unreadable_secrets(session, ready)
             runnable = [t for t in ready if not self._needs_human(session, t)]
             if runnable:
-                async with aclosing(
-                    self._execute(session, runnable[0], final, streaming)
-                ) as events:
-                    async for event in events:
-                        yield event
+                with self._telemetry.agent_step("task", session, runnable[0].id):
+                    async with aclosing(
+                        self._execute(session, runnable[0], final, streaming)
+                    ) as events:
+                        async for event in events:
+                            yield event
                 continue
             # Tasks still waiting for an earlier request, and tasks that need one now.
             waiting = [
@@ -710,16 +715,18 @@ class AsyncAgentClient:
                 or (t in ready and self._needs_human(session, t))
             ]
             if waiting:
-                await self._pause(session, waiting)
+                with self._telemetry.agent_step("pause", session):
+                    await self._pause(session, waiting)
                 for event in self._drain(session):
                     yield event
                 if session.state == AgentState.WAITING_FOR_HUMAN:
                     break
                 continue
             if session.todo_list.is_done:
-                async with aclosing(self._evaluate(session, final, streaming)) as events:
-                    async for event in events:
-                        yield event
+                with self._telemetry.agent_step("evaluate", session):
+                    async with aclosing(self._evaluate(session, final, streaming)) as events:
+                        async for event in events:
+                            yield event
                 continue
             # The remaining tasks wait on each other (a cyclic plan): run the first one.
             stuck = next(t for t in session.todo_list.tasks if not t.status.is_final)

@@ -50,6 +50,7 @@ from .._structured import (
     is_unsupported,
     structured_chain,
 )
+from .._tracing import Telemetry
 from .._types import ChatCompletion, Message, ParsedChatCompletion, Usage
 from .._usage import (
     UsageLimits,
@@ -142,6 +143,11 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
             after the system prompt and at the last user message.
         usage_accounting: Ask for the cost and token details of each request
             (``usage: {"include": true}``); default: on for OpenRouter, off elsewhere.
+        tracer_provider: An OpenTelemetry ``TracerProvider`` for this client's spans (and
+            those of the tool, MCP and agent clients wrapping it); default: the global one.
+            Nothing is traced, at no cost, while neither is set (docs: Tracing).
+        meter_provider: An OpenTelemetry ``MeterProvider`` for the GenAI client metrics
+            (token usage, operation duration); default: the global one.
 
     Every option above can also be given per call (``create(..., provider=...)``); they are
     checked before anything is sent (:class:`ConfigurationError` names the field) and sent
@@ -183,6 +189,8 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         session_id: str | None = None,
         cache: bool | CacheControl | None = None,
         usage_accounting: bool | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         config = EndpointConfig.create(
             key=token,
@@ -244,6 +252,7 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         self._url = httpx.URL(config.url("/chat/completions"))
         self._stream_headers = httpx.Headers(self._headers)
         self._stream_headers["Accept"] = "text/event-stream"
+        self._telemetry = Telemetry(tracer_provider, meter_provider, base_url=config.root)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, model={self._model!r})"
@@ -632,7 +641,8 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
     ) -> C:
         call_timeout, headers = self._call_settings(timeout, extra_headers)
         send = functools.partial(self._complete_once, body, slug, call_timeout, headers, cls)
-        return cast("C", await self._with_retries(send))
+        with self._telemetry.chat(slug, body) as trace:
+            return trace.done(cast("C", await self._with_retries(send)))
 
     async def _complete_once(
         self,
@@ -672,7 +682,8 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
     ) -> AsyncStream:
         call_timeout, headers = self._call_settings(timeout, extra_headers)
         send = functools.partial(self._open_stream_once, body, slug, call_timeout, headers)
-        return cast("AsyncStream", await self._with_retries(send))
+        with self._telemetry.chat(slug, body) as trace:
+            return trace.keep(cast("AsyncStream", await self._with_retries(send)))
 
     async def _open_stream_once(
         self,

@@ -409,12 +409,14 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedMethods):
     async def list_resources(self, server: str) -> list[Any]:
         """The resources (``mcp.types.Resource``: ``uri``, ``name``, ``mime_type``...)
         the server ``server`` offers, every page (at most 10,000)."""
-        return await self._connection(server).list_resources()
+        with self._trace_mcp(server, "resources/list"):
+            return await self._connection(server).list_resources()
 
     async def list_resource_templates(self, server: str) -> list[Any]:
         """The server's resource templates (``mcp.types.ResourceTemplate``:
         ``uri_template``...), every page."""
-        return await self._connection(server).list_resource_templates()
+        with self._trace_mcp(server, "resources/templates/list"):
+            return await self._connection(server).list_resource_templates()
 
     async def read_resource(self, server: str, uri: str) -> Any:
         """Read one of the server's resources: its ``mcp.types.ReadResourceResult``
@@ -426,12 +428,14 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedMethods):
         """
         if not isinstance(uri, str) or not uri:
             raise ConfigurationError(f"uri must be a non-empty string, got {uri!r:.60}")
-        return await self._connection(server).read_resource(uri)
+        with self._trace_mcp(server, "resources/read", uri=uri):
+            return await self._connection(server).read_resource(uri)
 
     async def list_prompts(self, server: str) -> list[Any]:
         """The server's prompts (``mcp.types.Prompt``: ``name``, ``description``,
         ``arguments``), every page."""
-        return await self._connection(server).list_prompts()
+        with self._trace_mcp(server, "prompts/list"):
+            return await self._connection(server).list_prompts()
 
     async def get_prompt(
         self, server: str, name: str, arguments: Mapping[str, Any] | None = None
@@ -444,7 +448,8 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedMethods):
         if arguments is not None and not isinstance(arguments, Mapping):
             raise ConfigurationError("prompt arguments must be a mapping of names to values")
         values = None if arguments is None else {str(k): str(v) for k, v in arguments.items()}
-        return await self._connection(server).get_prompt(name, values)
+        with self._trace_mcp(server, "prompts/get", name):
+            return await self._connection(server).get_prompt(name, values)
 
     async def prompt_messages(
         self, server: str, name: str, arguments: Mapping[str, Any] | None = None
@@ -643,9 +648,19 @@ class AsyncMCPClient(AsyncToolClient, AsyncMCPSeedMethods):
 
     def _tool_function(self, server: str, tool: str) -> Callable[..., Any]:
         async def call_mcp_tool(**arguments: Any) -> str:
-            return await self._call_mcp_tool(server, tool, arguments)
+            with self._trace_mcp(server, "tools/call", tool):
+                return await self._call_mcp_tool(server, tool, arguments)
 
         return call_mcp_tool
+
+    def _trace_mcp(
+        self, server: str, method: str, target: str | None = None, uri: str | None = None
+    ) -> Any:
+        """The span of an MCP request (see :meth:`mbxai._tracing.Telemetry.mcp_request`)."""
+        mounted = self._servers.get(server)
+        spec = mounted.connection.spec if mounted is not None else None
+        transport, url = (spec.transport, spec.url) if spec else ("", None)
+        return self._telemetry.mcp_request(method, server, transport, url, target, uri)
 
     async def _call_mcp_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> str:
         mounted = self._servers.get(server)

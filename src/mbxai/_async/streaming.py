@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -70,6 +71,8 @@ class AsyncStream:
         self._stray: list[str] = []
         self._stray_size = 0
         self._iterator = self._chunks()
+        #: The open span of this stream's request (``mbxai._tracing.ChatSpan``), if traced.
+        self._trace: Any = None
         #: Token usage reported at the end of the stream (``None`` until then, or if not sent).
         self.usage: Usage | None = None
         #: The finish reason of the first choice, once seen.
@@ -82,7 +85,18 @@ class AsyncStream:
         return self
 
     async def __anext__(self) -> ChatCompletionChunk:
-        return await self._iterator.__anext__()
+        if self._trace is None:
+            return await self._iterator.__anext__()
+        try:
+            return await self._iterator.__anext__()
+        except BaseException as exc:
+            self._end_trace(exc)
+            raise
+
+    def _end_trace(self, exc: BaseException | None) -> None:
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            trace.stream_ended(self, exc)
 
     async def __aenter__(self) -> AsyncStream:
         return self
@@ -99,6 +113,7 @@ class AsyncStream:
         """Stop reading and release the connection."""
         await self._iterator.aclose()
         await self._response.aclose()
+        self._end_trace(None)
 
     async def _chunks(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         response = self._response

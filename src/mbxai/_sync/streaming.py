@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterator
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -72,6 +73,8 @@ class Stream:
         self._stray: list[str] = []
         self._stray_size = 0
         self._iterator = self._chunks()
+        #: The open span of this stream's request (``mbxai._tracing.ChatSpan``), if traced.
+        self._trace: Any = None
         #: Token usage reported at the end of the stream (``None`` until then, or if not sent).
         self.usage: Usage | None = None
         #: The finish reason of the first choice, once seen.
@@ -84,7 +87,18 @@ class Stream:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
-        return self._iterator.__next__()
+        if self._trace is None:
+            return self._iterator.__next__()
+        try:
+            return self._iterator.__next__()
+        except BaseException as exc:
+            self._end_trace(exc)
+            raise
+
+    def _end_trace(self, exc: BaseException | None) -> None:
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            trace.stream_ended(self, exc)
 
     def __enter__(self) -> Stream:
         return self
@@ -101,6 +115,7 @@ class Stream:
         """Stop reading and release the connection."""
         self._iterator.close()
         self._response.close()
+        self._end_trace(None)
 
     def _chunks(self) -> Generator[ChatCompletionChunk, None]:
         response = self._response

@@ -32,6 +32,7 @@ from .._tools import (
     check_max_rounds,
     transcript_on_limit,
 )
+from .._tracing import record_failure, telemetry_of
 from .._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -115,6 +116,7 @@ class ToolClient(SeedMethods):
             )
         check_max_rounds(max_tool_rounds)
         self._client = openrouter_client
+        self._telemetry = telemetry_of(openrouter_client)
         self._tools = ToolRegistry()
         self._max_tool_rounds = max_tool_rounds
         self._tool_calling = check_tool_calling(tool_calling)
@@ -627,9 +629,19 @@ class ToolClient(SeedMethods):
         """Run a reply's calls (concurrently) and add their results; the calls that wait for
         an approval are not run and are returned."""
         prepared, pending = loop.plan_round(calls)
-        contents = gather([functools.partial(self._run, loop, p) for p in prepared])
+        contents = gather([functools.partial(self._traced, loop, p) for p in prepared])
         loop.add_results([p.call for p in prepared], contents)
         return pending
+
+    def _traced(self, loop: ToolLoop, prepared: PreparedCall) -> str:
+        """:meth:`_run` in an ``execute_tool`` span (when traced)."""
+        call = prepared.call
+        with self._telemetry.tool(call.function.name, call.id, call.function.arguments) as trace:
+            content = self._run(loop, prepared)
+            if prepared.error is not None:
+                trace.error(prepared.error)
+            trace.result(content)
+            return content
 
     def _run(self, loop: ToolLoop, prepared: PreparedCall) -> str:
         tool = prepared.tool
@@ -645,6 +657,7 @@ class ToolClient(SeedMethods):
                 )
                 ok = True
             except Exception as exc:  # what a tool raises goes back to the model
+                record_failure(exc, loop.mask)
                 content = loop.failure(tool, exc)
                 ok = False
         if is_debug():
