@@ -28,8 +28,8 @@ if not os.environ.get("CI"):  # in CI a missing SDK is a failure (nox -s tests i
 
 from temporalio.client import Client
 
-from mbxai import HumanInLoopResponse, HumanInteractionType, HumanResponseError
-from mbxai.temporal import AsyncTemporalAgentClient, data_converter
+from mbxai import ConfigurationError, HumanInLoopResponse, HumanInteractionType, HumanResponseError
+from mbxai.temporal import AsyncTemporalAgentClient, TemporalAgentClient, data_converter
 from mbxai.testing import Reply, call
 from tests.fix_temporal import LLMServer
 from tests.support.agent_replies import evaluation, outcome, plan
@@ -164,3 +164,58 @@ async def test_a_human_answers_through_an_update_and_no_secret_enters_the_histor
     assert secret not in json.dumps(stored)
     for recorded in llm_server.fake.requests:
         assert secret not in json.dumps(recorded.json)
+
+
+def test_the_sync_client_starts_a_run_and_answers_a_tool_approval(
+    temporal_target: str, llm_server: LLMServer, tmp_path: Path
+) -> None:
+    effects = tmp_path / "effects.jsonl"
+    queue, name = f"q-{uuid.uuid4().hex}", f"deploy-{uuid.uuid4().hex[:8]}"
+    llm_server.fake.add(
+        plan("deploy"),
+        Reply(tool_calls=[call("deploy", env="prod")]),
+        outcome("deployed"),
+        evaluation("prod runs the build"),
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.temporal_app", temporal_target, queue, name,
+         llm_server.url, str(effects)],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        clients = TemporalAgentClient.connect(
+            temporal_target, name, task_queue=queue, secret_key=KEY
+        )
+        paused = clients.agent("Deploy to prod", Summary)
+        request = paused.human_interaction_request
+        assert request is not None, paused
+        assert request.interaction_type == HumanInteractionType.TOOL_APPROVAL
+        assert (request.tool, request.arguments) == ("deploy", {"env": "prod"})
+        assert _effects(effects) == []  # nothing ran before the approval
+        done = clients.agent(
+            "Go on",
+            Summary,
+            agent_id=paused.agent_id,
+            human_response=HumanInLoopResponse(
+                interaction_id=request.id,
+                response_type=HumanInteractionType.TOOL_APPROVAL,
+                decision="approve",
+            ),
+        )
+        info = clients.get_session_info(paused.agent_id)
+    finally:
+        worker.kill()
+        worker.wait(10)
+    assert done.is_complete(), done
+    assert done.final_response == Summary(summary="prod runs the build")
+    assert _effects(effects) == [{"tool": "deploy", "env": "prod"}]
+    assert info is not None
+    assert info["state"] == "completed"
+
+
+def test_payloads_and_failures_are_encrypted_with_the_agent_s_key() -> None:
+    converter = data_converter(KEY)
+    assert converter.failure_converter_class is not None
+    assert "EncodedAttributes" in converter.failure_converter_class.__name__
+    with pytest.raises(ConfigurationError, match="secret_key"):
+        data_converter(None)

@@ -181,6 +181,9 @@ def data_converter(secret_key: str | bytes | None = None) -> temporalio.converte
     return dataclasses.replace(
         temporalio.converter.DataConverter.default,
         payload_codec=SecretPayloadCodec(secret_key),
+        # Failure messages and stack traces (a tool's error may quote its arguments) are
+        # payloads too, encrypted like the rest.
+        failure_converter_class=temporalio.converter.DefaultFailureConverterWithEncodedAttributes,
     )
 
 

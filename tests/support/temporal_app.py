@@ -55,6 +55,13 @@ def build(name: str, base_url: str, effects: Path) -> TemporalAgent:
             out.write(json.dumps({"tool": "fetch_story", "ok": auth_token.startswith("s3")}) + "\n")
         return f"story {key}: build the login page"
 
+    def deploy(env: str) -> str:
+        """Deploy to an environment."""
+        with effects.open("a") as out:
+            out.write(json.dumps({"tool": "deploy", "env": env}) + "\n")
+        return f"deployed to {env}"
+
+    agent.register_tool("deploy", "Deploy the build", deploy, requires_approval=True)
     agent.register_tool("step", "Do one step", step)
     agent.register_tool("fetch_story", "Fetch a Jira story", fetch_story)
     return TemporalAgent(agent, name=name, llm_timeout=timedelta(seconds=4))
