@@ -219,3 +219,20 @@ def test_payloads_and_failures_are_encrypted_with_the_agent_s_key() -> None:
     assert "EncodedAttributes" in converter.failure_converter_class.__name__
     with pytest.raises(ConfigurationError, match="secret_key"):
         data_converter(None)
+
+
+def test_the_docs_example_runs_on_the_dev_server(temporal_target: str) -> None:
+    env = {**os.environ, "TEMPORAL_ADDRESS": temporal_target}
+    env.pop("OPENROUTER_API_KEY", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "durable_agent.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "waiting: deploy({'version': '1.2.3'}), deployed so far: []" in result.stdout
+    assert "completed version='1.2.3' deployed=True" in result.stdout
+    assert "deployed: ['1.2.3']" in result.stdout

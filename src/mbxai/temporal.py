@@ -128,6 +128,10 @@ PASSTHROUGH = (
 #: How long a tool call may take when neither the tool nor its client says.
 DEFAULT_TOOL_TIMEOUT = timedelta(minutes=5)
 
+#: Final response models by "module:QualName": those this process's clients and agents
+#: named (the workflow imports the others by name).
+_MODELS: dict[str, type[BaseModel]] = {}
+
 #: The agents the workers of this process run, by name (the workflow finds its agent here).
 _AGENTS: dict[str, TemporalAgent] = {}
 
@@ -227,11 +231,21 @@ def _path_of(model: type[BaseModel]) -> str:
             f"final_response_structure {model.__qualname__} is defined in a function: a durable "
             "run's workers import it by name, so define it at module level"
         )
-    return f"{model.__module__}:{model.__qualname__}"
+    path = f"{model.__module__}:{model.__qualname__}"
+    _MODELS.setdefault(path, model)
+    return path
 
 
 def _import(path: str) -> type[BaseModel]:
+    known = _MODELS.get(path)
+    if known is not None:
+        return known
     module, _, name = path.partition(":")
+    if module == "__main__":
+        raise ConfigurationError(
+            f"the worker cannot import {path}: define the final response model in an "
+            "importable module, or pass it to TemporalAgent(response_models=[...])"
+        )
     with workflow.unsafe.imports_passed_through():
         found: Any = importlib.import_module(module)
     for part in name.split("."):
@@ -260,6 +274,8 @@ class TemporalAgent:
         llm_timeout: An LLM request's ``start_to_close_timeout``: how long a request may
             take before another attempt starts (a worker that died is noticed then).
             Default: the client's timeout plus 5 s, or 10 minutes without one.
+        response_models: Final response models the workflow may be asked for that it
+            cannot import by name (one defined in the ``__main__`` script, say).
     """
 
     def __init__(
@@ -269,6 +285,7 @@ class TemporalAgent:
         name: str,
         tool_timeout: timedelta = DEFAULT_TOOL_TIMEOUT,
         llm_timeout: timedelta | None = None,
+        response_models: Sequence[type[BaseModel]] = (),
     ) -> None:
         if not isinstance(agent, AsyncAgentClient):
             raise ConfigurationError(
@@ -276,6 +293,12 @@ class TemporalAgent:
             )
         if not isinstance(name, str) or not name or len(name) > 200:
             raise ConfigurationError("name must be a non-empty string of at most 200 characters")
+        for model in response_models:
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise ConfigurationError(
+                    f"response_models must be Pydantic model classes, got {model!r}"
+                )
+            _path_of(model)
         self.agent = agent
         self.name = name
         self._tool_timeout = tool_timeout
