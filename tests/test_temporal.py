@@ -27,10 +27,17 @@ if not os.environ.get("CI"):  # in CI a missing SDK is a failure (nox -s tests i
     pytest.importorskip("temporalio")
 
 from temporalio.client import Client
+from temporalio.worker import Replayer
 
 from mbxai import ConfigurationError, HumanInLoopResponse, HumanInteractionType, HumanResponseError
-from mbxai.temporal import AsyncTemporalAgentClient, TemporalAgentClient, data_converter
-from mbxai.testing import Reply, call
+from mbxai.temporal import (
+    AgentWorkflow,
+    AsyncTemporalAgentClient,
+    TemporalAgentClient,
+    data_converter,
+    sandbox_runner,
+)
+from mbxai.testing import Failure, Reply, call
 from tests.fix_temporal import LLMServer
 from tests.support.agent_replies import evaluation, outcome, plan
 from tests.support.temporal_app import KEY, Summary, build
@@ -116,6 +123,7 @@ async def test_a_human_answers_through_an_update_and_no_secret_enters_the_histor
     secret = f's3cret,"{uuid.uuid4().hex}\\\n'
     queue, name = f"q-{uuid.uuid4().hex}", f"jira-{uuid.uuid4().hex[:8]}"
     llm_server.fake.add(
+        Failure(503),  # retried by Temporal, as the client's retry schedule says
         plan("fetch_story"),
         Reply(tool_calls=[call("fetch_story", key="PROJ-1")]),
         outcome("PROJ-1: build the login page"),
@@ -154,6 +162,13 @@ async def test_a_human_answers_through_an_update_and_no_secret_enters_the_histor
         assert done.final_response == Summary(summary="the story is about the login page")
         assert _effects(effects) == [{"tool": "fetch_story", "ok": True}]
         history = await temporal.get_workflow_handle(paused.agent_id).fetch_history()
+    # The history replays to the same decisions (the workflow is deterministic).
+    replayer = Replayer(
+        workflows=[AgentWorkflow],
+        workflow_runner=sandbox_runner(),
+        data_converter=temporal.data_converter,
+    )
+    await replayer.replay_workflow(history)
     text = _history_text(history.events)
     assert "auth_token" not in text
     assert secret.strip() not in text

@@ -44,7 +44,8 @@ try:
     from temporalio.api.common.v1 import Payload
     from temporalio.client import Client, WorkflowUpdateFailedError
     from temporalio.common import RetryPolicy
-    from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+    from temporalio.exceptions import ActivityError, ApplicationError
+    from temporalio.exceptions import TimeoutError as ActivityTimeoutError
     from temporalio.worker import Worker
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 except ImportError as exc:  # pragma: no cover - the extra is missing
@@ -494,7 +495,7 @@ class TemporalAgent:
             )
         except ActivityError as exc:
             cause = exc.cause
-            if isinstance(cause, TimeoutError):
+            if isinstance(cause, ActivityTimeoutError):
                 raise ToolOutcomeUnknown(
                     f"the call of {tool.name} did not finish in time (or its worker died): it may "
                     "or may not have taken effect, so it is not run again"
