@@ -29,7 +29,13 @@ if not os.environ.get("CI"):  # in CI a missing SDK is a failure (nox -s tests i
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
-from mbxai import ConfigurationError, HumanInLoopResponse, HumanInteractionType, HumanResponseError
+from mbxai import (
+    ConfigurationError,
+    HumanInLoopResponse,
+    HumanInteractionType,
+    HumanResponseError,
+    SessionNotFoundError,
+)
 from mbxai.temporal import (
     AgentWorkflow,
     AsyncTemporalAgentClient,
@@ -140,6 +146,9 @@ async def test_a_human_answers_through_an_update_and_no_secret_enters_the_histor
         info = await clients.get_session_info(paused.agent_id)
         assert info is not None
         assert info["state"] == "waiting_for_human"
+        assert await clients.get_session_info("no-such-run") is None
+        with pytest.raises(SessionNotFoundError):
+            await clients.agent("Go on", Summary, agent_id="no-such-run")
         with pytest.raises(HumanResponseError):
             await clients.agent(
                 "Go on",

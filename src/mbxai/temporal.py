@@ -42,10 +42,11 @@ try:
     import temporalio.converter
     from temporalio import activity, workflow
     from temporalio.api.common.v1 import Payload
-    from temporalio.client import Client, WorkflowUpdateFailedError
+    from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
     from temporalio.common import RetryPolicy
     from temporalio.exceptions import ActivityError, ApplicationError
     from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+    from temporalio.service import RPCError, RPCStatusCode
     from temporalio.worker import Worker
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 except ImportError as exc:  # pragma: no cover - the extra is missing
@@ -65,6 +66,7 @@ from ._errors import (
     OpenRouterAPIError,
     OpenRouterConnectionError,
     OpenRouterTimeoutError,
+    SessionNotFoundError,
     ToolOutcomeUnknown,
 )
 from ._ids import id_source
@@ -784,8 +786,7 @@ class AsyncTemporalAgentClient:
                 message = getattr(cause, "message", None) or str(exc)
                 raise HumanResponseError(message, agent_id=agent_id) from None
             return self._response(record, final_response_structure)
-        description = await handle.describe()
-        if description.status is not None and description.status.name == "RUNNING":
+        if await self._running(agent_id):
             record = await handle.execute_update(AgentWorkflow.settled)
             return self._response(record, final_response_structure)
         previous: dict[str, Any] = await handle.result()
@@ -814,14 +815,26 @@ class AsyncTemporalAgentClient:
     async def get_session_info(self, agent_id: str) -> dict[str, Any] | None:
         """A summary of one run's session (as :meth:`AsyncAgentClient.get_session_info`),
         read from its workflow; None if there is no such run."""
-        from temporalio.service import RPCError
-
-        handle = self._client.get_workflow_handle(agent_id)
         try:
-            record = await handle.query(AgentWorkflow.record)
-        except RPCError:
+            running = await self._running(agent_id)
+        except SessionNotFoundError:
             return None
+        handle = self._client.get_workflow_handle(agent_id)
+        # A finished run's record is its result: no worker needed to read it.
+        record = await (handle.query(AgentWorkflow.record) if running else handle.result())
         return None if record is None else AgentSession.model_validate(record).info()
+
+    async def _running(self, agent_id: str) -> bool:
+        """Whether the run's workflow is running (SessionNotFoundError: there is none)."""
+        try:
+            description = await self._client.get_workflow_handle(agent_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise SessionNotFoundError(
+                    f"no durable run {agent_id!r}", agent_id=agent_id
+                ) from None
+            raise
+        return description.status == WorkflowExecutionStatus.RUNNING
 
     async def list_sessions(self) -> list[str]:
         """Ids of the sessions in the agent's store (needs ``session_handler``)."""
