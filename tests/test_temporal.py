@@ -190,6 +190,28 @@ async def test_a_human_answers_through_an_update_and_no_secret_enters_the_histor
         assert secret not in json.dumps(recorded.json)
 
 
+@pytest.mark.anyio
+async def test_a_tool_s_timeout_is_its_activity_s_and_the_model_is_told(
+    temporal: Client, llm_server: LLMServer, tmp_path: Path
+) -> None:
+    queue, name = f"q-{uuid.uuid4().hex}", f"slow-{uuid.uuid4().hex[:8]}"
+    llm_server.fake.add(
+        plan("slow"),
+        Reply(tool_calls=[call("slow")]),
+        outcome("the tool was too slow"),
+        evaluation("gave up on the slow tool"),
+    )
+    durable = build(name, llm_server.url, tmp_path / "effects.jsonl")
+    clients = AsyncTemporalAgentClient(temporal, name, task_queue=queue)
+    async with durable.worker(temporal, task_queue=queue):
+        done = await clients.agent("Use the slow tool", Summary)
+    assert done.is_complete(), done
+    (told,) = [m for m in llm_server.fake.requests[2].messages if m["role"] == "tool"]
+    assert "ToolOutcomeUnknown" in told["content"]
+    assert "did not finish in time" in told["content"]
+    assert "too late" not in told["content"]
+
+
 def test_the_sync_client_starts_a_run_and_answers_a_tool_approval(
     temporal_target: str, llm_server: LLMServer, tmp_path: Path
 ) -> None:

@@ -61,6 +61,13 @@ def build(name: str, base_url: str, effects: Path) -> TemporalAgent:
             out.write(json.dumps({"tool": "deploy", "env": env}) + "\n")
         return f"deployed to {env}"
 
+    async def slow() -> str:
+        """Take longer than allowed."""
+        await asyncio.sleep(5)
+        return "too late"
+
+    # On the tool client: its timeout is the activity's start_to_close_timeout.
+    tools.register_tool("slow", "Take a while", slow, timeout=1)
     agent.register_tool("deploy", "Deploy the build", deploy, requires_approval=True)
     agent.register_tool("step", "Do one step", step)
     agent.register_tool("fetch_story", "Fetch a Jira story", fetch_story)
