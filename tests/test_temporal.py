@@ -164,9 +164,25 @@ async def test_a_human_answers_through_an_update_and_no_secret_enters_the_histor
             dialog_option_id="jira_auth",
             additional_context=f"auth_token:{secret}",
         )
-        done = await clients.agent(
-            "Go on", Summary, agent_id=paused.agent_id, human_response=answer
-        )
+        # The same answer twice at once (two browser tabs): one is taken, one refused.
+        outcomes: list[Any] = []
+
+        async def send() -> None:
+            try:
+                outcomes.append(
+                    await clients.agent(
+                        "Go on", Summary, agent_id=paused.agent_id, human_response=answer
+                    )
+                )
+            except HumanResponseError as exc:
+                outcomes.append(exc)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send)
+            group.start_soon(send)
+        refused = [o for o in outcomes if isinstance(o, HumanResponseError)]
+        (done,) = [o for o in outcomes if not isinstance(o, HumanResponseError)]
+        assert len(refused) == 1
         assert done.is_complete(), done
         assert done.final_response == Summary(summary="the story is about the login page")
         assert _effects(effects) == [{"tool": "fetch_story", "ok": True}]

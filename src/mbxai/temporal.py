@@ -675,6 +675,10 @@ class AgentWorkflow:
     async def answer(self, responses: list[dict[str, Any]]) -> dict[str, Any]:
         """Deliver a human's answers to the pending requests; the record once the run has
         paused, completed or failed again."""
+        if not self._settled or self._answers is not None:
+            # Two answers accepted in one workflow task: the validator ran for both before
+            # either handler; the first one wins.
+            raise HumanResponseError("the run is not waiting for a human now")
         self._answers = [HumanInLoopResponse.model_validate(r) for r in responses]
         self._settled = False
         await workflow.wait_condition(lambda: self._settled)
