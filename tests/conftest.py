@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fix_fault_server",  # fault_server
     "tests.fix_local_model",  # local_server
     "tests.fix_mcp",  # mcp_demo
+    "tests.fix_temporal",  # temporal_target, llm_server
 ]
 
 TESTS = Path(__file__).resolve().parent

@@ -87,7 +87,7 @@ from ..agent.models import (
     TaskStatus,
 )
 
-__all__ = ["AsyncAgentClient", "AsyncAgentStream"]
+__all__ = ["AsyncAgentClient", "AsyncAgentStream", "journaled"]
 
 #: The usage meter of the session being run in this context (what it spent is saved).
 _session_meter: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
@@ -341,7 +341,7 @@ class AsyncAgentClient:
         return register(
             name,
             description,
-            _journaled(name, function),
+            journaled(name, function),
             schema,
             injected=tuple(secrets),
             requires_approval=requires_approval,
@@ -1233,7 +1233,7 @@ class AsyncAgentStream:
         await self._context.run(self._events.aclose)
 
 
-def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+def journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a tool so that, inside an agent task, each call is journaled and never re-run."""
 
     @functools.wraps(function)

@@ -89,7 +89,7 @@ from ..agent.models import (
     TaskStatus,
 )
 
-__all__ = ["AgentClient", "AgentStream"]
+__all__ = ["AgentClient", "AgentStream", "journaled"]
 
 #: The usage meter of the session being run in this context (what it spent is saved).
 _session_meter: contextvars.ContextVar[UsageMeter | None] = contextvars.ContextVar(
@@ -343,7 +343,7 @@ class AgentClient:
         return register(
             name,
             description,
-            _journaled(name, function),
+            journaled(name, function),
             schema,
             injected=tuple(secrets),
             requires_approval=requires_approval,
@@ -1231,7 +1231,7 @@ class AgentStream:
         self._context.run(self._events.close)
 
 
-def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+def journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a tool so that, inside an agent task, each call is journaled and never re-run."""
 
     @functools.wraps(function)

@@ -6,13 +6,13 @@ so a session can be stored anywhere and resumed in another process.
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+from .._ids import new_id
 from .._sessions import AsyncSessionHandler, InMemorySessionHandler, SessionHandler
 from .._types import Usage, add_exact
 
@@ -54,7 +54,7 @@ __all__ = [
 
 
 def _new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+    return new_id(prefix)
 
 
 class _Model(BaseModel):
