@@ -515,10 +515,11 @@ class AsyncAgentClient:
         carrying the :class:`AgentResponse`. ``on_event`` is called as with
         :meth:`agent`.
 
-        The run goes on as you read: stop early with ``async with`` (or :meth:`~AsyncAgentStream.aclose`)
-        and the session stays as last saved (after the last finished step), to be
-        resumed with ``agent_id``. An error ends the stream with its typed exception,
-        the session likewise resumable.
+        The run goes on as you read. Stop early by leaving the ``async with`` block (or
+        with :meth:`AsyncAgentStream.aclose`): the session stays as last saved (after
+        the last finished step), to be resumed with ``agent_id``. An error ends the stream with its typed exception,
+        the session likewise resumable. Nothing runs before the stream is first read,
+        and the arguments are checked then too.
         """
         return AsyncAgentStream(
             self._events(
@@ -1169,7 +1170,7 @@ class AsyncAgentClient:
 class AsyncAgentStream:
     """The events of one agent run (:meth:`AsyncAgentClient.stream`), in order; iterate
     it once. The run advances as you read; the last event is :class:`RunFinishedEvent`,
-    whose response is also :attr:`response` then. Leaving an ``async with`` block (or
+    whose response is also :attr:`response` then. Leaving the ``async with`` block (or
     :meth:`aclose`) stops the run where it is: the session stays as last saved."""
 
     def __init__(self, events: AsyncGenerator[AgentStreamEvent, None]) -> None:

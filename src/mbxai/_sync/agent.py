@@ -517,10 +517,11 @@ class AgentClient:
         carrying the :class:`AgentResponse`. ``on_event`` is called as with
         :meth:`agent`.
 
-        The run goes on as you read: stop early with ``with`` (or :meth:`~AgentStream.close`)
-        and the session stays as last saved (after the last finished step), to be
-        resumed with ``agent_id``. An error ends the stream with its typed exception,
-        the session likewise resumable.
+        The run goes on as you read. Stop early by leaving the ``with`` block (or
+        with :meth:`AgentStream.close`): the session stays as last saved (after
+        the last finished step), to be resumed with ``agent_id``. An error ends the stream with its typed exception,
+        the session likewise resumable. Nothing runs before the stream is first read,
+        and the arguments are checked then too.
         """
         return AgentStream(
             self._events(
@@ -1167,7 +1168,7 @@ class AgentClient:
 class AgentStream:
     """The events of one agent run (:meth:`AgentClient.stream`), in order; iterate
     it once. The run advances as you read; the last event is :class:`RunFinishedEvent`,
-    whose response is also :attr:`response` then. Leaving an ``with`` block (or
+    whose response is also :attr:`response` then. Leaving the ``with`` block (or
     :meth:`close`) stops the run where it is: the session stays as last saved."""
 
     def __init__(self, events: Generator[AgentStreamEvent, None]) -> None:
