@@ -45,7 +45,7 @@ from .._agent import (
 )
 from .._agent_stream import progress_event, update_events
 from .._checks import check_bool, check_callable, check_instance, check_int
-from .._concurrency import AsyncLock, async_call_user_code, call_abandoned
+from .._concurrency import AsyncLock, async_call_user_code, async_run_in_context, call_abandoned
 from .._content import ContentPart, parts_of
 from .._errors import (
     AgentError,
@@ -1175,6 +1175,9 @@ class AsyncAgentStream:
 
     def __init__(self, events: AsyncGenerator[AgentStreamEvent, None]) -> None:
         self._events = events
+        # The run sets context variables (its usage meter, a task's journal) across its
+        # events: it runs in a context of its own, so none of them leaks to the reader's.
+        self._context = contextvars.copy_context()
         #: The run's response, once :class:`RunFinishedEvent` came.
         self.response: AgentResponse | None = None
 
@@ -1186,7 +1189,7 @@ class AsyncAgentStream:
         return self
 
     async def __anext__(self) -> AgentStreamEvent:
-        event = await self._events.__anext__()
+        event = await async_run_in_context(self._context, self._events.__anext__)
         if isinstance(event, RunFinishedEvent):
             self.response = event.response
         return event
@@ -1204,7 +1207,7 @@ class AsyncAgentStream:
 
     async def aclose(self) -> None:
         """Stop the run and release what it holds (connections, the session's meter)."""
-        await self._events.aclose()
+        await async_run_in_context(self._context, self._events.aclose)
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -47,7 +47,7 @@ from .._agent import (
 )
 from .._agent_stream import progress_event, update_events
 from .._checks import check_bool, check_callable, check_instance, check_int
-from .._concurrency import Lock, call_abandoned, call_user_code
+from .._concurrency import Lock, call_abandoned, call_user_code, run_in_context
 from .._content import ContentPart, parts_of
 from .._errors import (
     AgentError,
@@ -1173,6 +1173,9 @@ class AgentStream:
 
     def __init__(self, events: Generator[AgentStreamEvent, None]) -> None:
         self._events = events
+        # The run sets context variables (its usage meter, a task's journal) across its
+        # events: it runs in a context of its own, so none of them leaks to the reader's.
+        self._context = contextvars.copy_context()
         #: The run's response, once :class:`RunFinishedEvent` came.
         self.response: AgentResponse | None = None
 
@@ -1184,7 +1187,7 @@ class AgentStream:
         return self
 
     def __next__(self) -> AgentStreamEvent:
-        event = self._events.__next__()
+        event = run_in_context(self._context, self._events.__next__)
         if isinstance(event, RunFinishedEvent):
             self.response = event.response
         return event
@@ -1202,7 +1205,7 @@ class AgentStream:
 
     def close(self) -> None:
         """Stop the run and release what it holds (connections, the session's meter)."""
-        self._events.close()
+        run_in_context(self._context, self._events.close)
 
 
 def _journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
