@@ -45,6 +45,7 @@ __all__ = [
     "async_fail_at",
     "async_gather",
     "async_getaddrinfo",
+    "async_run_in_context",
     "async_sleep",
     "call_abandoned",
     "call_blocking",
@@ -55,6 +56,7 @@ __all__ = [
     "io_deadline",
     "run_context_blocking",
     "run_coroutine_blocking",
+    "run_in_context",
     "sleep",
 ]
 
@@ -545,6 +547,48 @@ class _BackgroundContext(AbstractContextManager[T]):
 
 
 # -- name resolution ---------------------------------------------------------------------
+
+
+class _InContext:
+    """Awaits ``function()`` with every step of it run in ``context``."""
+
+    __slots__ = ("_context", "_function")
+
+    def __init__(self, context: contextvars.Context, function: Callable[[], Awaitable[Any]]):
+        self._context = context
+        self._function = function
+
+    def __await__(self) -> Any:
+        steps = self._context.run(self._function).__await__()
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                if error is None:
+                    request = self._context.run(steps.send, value)
+                else:
+                    request = self._context.run(steps.throw, error)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value, error = (yield request), None  # to the event loop and back
+            except BaseException as exc:
+                value, error = None, exc
+
+
+async def async_run_in_context(
+    context: contextvars.Context, function: Callable[[], Awaitable[T]]
+) -> T:
+    """Await ``function()`` inside ``context``: what it sets in context variables stays
+    there, not in the caller's context (a generator resumed step by step, such as the
+    agent's event stream, that sets them across its ``yield``s)."""
+    result: T = await _InContext(context, function)
+    return result
+
+
+def run_in_context(context: contextvars.Context, function: Callable[[], T]) -> T:
+    """The sync twin of :func:`async_run_in_context`: ``function()`` run in ``context``."""
+    return context.run(function)
 
 
 async def async_getaddrinfo(host: str, port: int) -> list[str]:

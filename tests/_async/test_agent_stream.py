@@ -29,7 +29,9 @@ from mbxai import (
     TextDeltaEvent,
     ToolCallEvent,
     ToolResultEvent,
+    UsageLimits,
 )
+from mbxai._usage import current_meter
 from mbxai.testing import FakeModel, Reply, call
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -305,3 +307,16 @@ async def test_a_call_waiting_for_approval_pauses_the_stream_and_runs_once_after
         "task_started",
         "task_finished",
     ]
+
+
+async def test_the_run_sets_nothing_in_the_readers_context() -> None:
+    fake = FakeModel([plan([]), outcome("done"), evaluation("all done")], strict_script=True)
+    agent = AsyncAgentClient(chat_client(fake), usage_limits=UsageLimits(max_requests=10))
+    stream = agent.stream("Go", Summary)
+    async for event in stream:
+        # the session's usage meter is the run's, not the reader's (nor left behind)
+        assert current_meter() is None
+        if event.type == "task_started":
+            break
+    assert current_meter() is None
+    await stream.aclose()

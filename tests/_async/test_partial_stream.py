@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from mbxai import (
     AsyncOpenRouterClient,
     AsyncToolClient,
+    ConfigurationError,
     ParsedToolChatCompletion,
     StreamError,
     StructuredOutputError,
@@ -214,3 +215,12 @@ async def test_the_tool_client_reasks_a_bad_streamed_answer() -> None:
     assert objects[-1] == City(**PARIS)
     assert stream.attempt == 2
     assert "did not match" in fake.requests[1].messages[-1]["content"]
+
+
+async def test_bad_arguments_raise_when_the_stream_is_made_not_when_read() -> None:
+    fake = FakeModel()
+    with pytest.raises(ConfigurationError, match="response_format"):
+        await client(fake).parse(HELLO, dict, stream=True)  # type: ignore[type-var]
+    with pytest.raises(ConfigurationError, match="mode"):
+        await client(fake).parse(HELLO, City, mode="xml", stream=True)  # type: ignore[arg-type]
+    assert fake.requests == []

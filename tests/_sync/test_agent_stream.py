@@ -31,7 +31,9 @@ from mbxai import (
     ToolCallEvent,
     ToolClient,
     ToolResultEvent,
+    UsageLimits,
 )
+from mbxai._usage import current_meter
 from mbxai.testing import FakeModel, Reply, call
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -305,3 +307,16 @@ def test_a_call_waiting_for_approval_pauses_the_stream_and_runs_once_after() -> 
         "task_started",
         "task_finished",
     ]
+
+
+def test_the_run_sets_nothing_in_the_readers_context() -> None:
+    fake = FakeModel([plan([]), outcome("done"), evaluation("all done")], strict_script=True)
+    agent = AgentClient(chat_client(fake), usage_limits=UsageLimits(max_requests=10))
+    stream = agent.stream("Go", Summary)
+    for event in stream:
+        # the session's usage meter is the run's, not the reader's (nor left behind)
+        assert current_meter() is None
+        if event.type == "task_started":
+            break
+    assert current_meter() is None
+    stream.close()

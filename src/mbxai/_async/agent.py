@@ -45,7 +45,7 @@ from .._agent import (
 )
 from .._agent_stream import progress_event, update_events
 from .._checks import check_bool, check_callable, check_instance, check_int
-from .._concurrency import AsyncLock, async_call_user_code, call_abandoned
+from .._concurrency import AsyncLock, async_call_user_code, async_run_in_context, call_abandoned
 from .._content import ContentPart, parts_of
 from .._errors import (
     AgentError,
@@ -532,10 +532,11 @@ class AsyncAgentClient:
         carrying the :class:`AgentResponse`. ``on_event`` is called as with
         :meth:`agent`.
 
-        The run goes on as you read: stop early with ``async with`` (or :meth:`~AsyncAgentStream.aclose`)
-        and the session stays as last saved (after the last finished step), to be
-        resumed with ``agent_id``. An error ends the stream with its typed exception,
-        the session likewise resumable.
+        The run goes on as you read. Stop early by leaving the ``async with`` block (or
+        with :meth:`AsyncAgentStream.aclose`): the session stays as last saved (after
+        the last finished step), to be resumed with ``agent_id``. An error ends the stream with its typed exception,
+        the session likewise resumable. Nothing runs before the stream is first read,
+        and the arguments are checked then too.
         """
         return AsyncAgentStream(
             self._events(
@@ -1191,15 +1192,13 @@ class AsyncAgentClient:
 class AsyncAgentStream:
     """The events of one agent run (:meth:`AsyncAgentClient.stream`), in order; iterate
     it once. The run advances as you read; the last event is :class:`RunFinishedEvent`,
-    whose response is also :attr:`response` then. Leaving an ``async with`` block (or
+    whose response is also :attr:`response` then. Leaving the ``async with`` block (or
     :meth:`aclose`) stops the run where it is: the session stays as last saved."""
 
     def __init__(self, events: AsyncGenerator[AgentStreamEvent, None]) -> None:
         self._events = events
-        # The run sets context variables (its usage meter) across its events. The sync
-        # twin may be read from a new thread, in a copied context, per event (Starlette's
-        # iterate_in_threadpool does so): each step runs in this one context instead. (An
-        # async generator runs in the task that awaits it; the context changes nothing.)
+        # The run sets context variables (its usage meter, a task's journal) across its
+        # events: it runs in a context of its own, so none of them leaks to the reader's.
         self._context = contextvars.copy_context()
         #: The run's response, once :class:`RunFinishedEvent` came.
         self.response: AgentResponse | None = None
@@ -1212,7 +1211,7 @@ class AsyncAgentStream:
         return self
 
     async def __anext__(self) -> AgentStreamEvent:
-        event = await self._context.run(self._events.__anext__)
+        event = await async_run_in_context(self._context, self._events.__anext__)
         if isinstance(event, RunFinishedEvent):
             self.response = event.response
         return event
@@ -1230,7 +1229,7 @@ class AsyncAgentStream:
 
     async def aclose(self) -> None:
         """Stop the run and release what it holds (connections, the session's meter)."""
-        await self._context.run(self._events.aclose)
+        await async_run_in_context(self._context, self._events.aclose)
 
 
 def journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -47,7 +47,7 @@ from .._agent import (
 )
 from .._agent_stream import progress_event, update_events
 from .._checks import check_bool, check_callable, check_instance, check_int
-from .._concurrency import Lock, call_abandoned, call_user_code
+from .._concurrency import Lock, call_abandoned, call_user_code, run_in_context
 from .._content import ContentPart, parts_of
 from .._errors import (
     AgentError,
@@ -534,10 +534,11 @@ class AgentClient:
         carrying the :class:`AgentResponse`. ``on_event`` is called as with
         :meth:`agent`.
 
-        The run goes on as you read: stop early with ``with`` (or :meth:`~AgentStream.close`)
-        and the session stays as last saved (after the last finished step), to be
-        resumed with ``agent_id``. An error ends the stream with its typed exception,
-        the session likewise resumable.
+        The run goes on as you read. Stop early by leaving the ``with`` block (or
+        with :meth:`AgentStream.close`): the session stays as last saved (after
+        the last finished step), to be resumed with ``agent_id``. An error ends the stream with its typed exception,
+        the session likewise resumable. Nothing runs before the stream is first read,
+        and the arguments are checked then too.
         """
         return AgentStream(
             self._events(
@@ -1189,15 +1190,13 @@ class AgentClient:
 class AgentStream:
     """The events of one agent run (:meth:`AgentClient.stream`), in order; iterate
     it once. The run advances as you read; the last event is :class:`RunFinishedEvent`,
-    whose response is also :attr:`response` then. Leaving an ``with`` block (or
+    whose response is also :attr:`response` then. Leaving the ``with`` block (or
     :meth:`close`) stops the run where it is: the session stays as last saved."""
 
     def __init__(self, events: Generator[AgentStreamEvent, None]) -> None:
         self._events = events
-        # The run sets context variables (its usage meter) across its events. The sync
-        # twin may be read from a new thread, in a copied context, per event (Starlette's
-        # iterate_in_threadpool does so): each step runs in this one context instead. (An
-        # async generator runs in the task that awaits it; the context changes nothing.)
+        # The run sets context variables (its usage meter, a task's journal) across its
+        # events: it runs in a context of its own, so none of them leaks to the reader's.
         self._context = contextvars.copy_context()
         #: The run's response, once :class:`RunFinishedEvent` came.
         self.response: AgentResponse | None = None
@@ -1210,7 +1209,7 @@ class AgentStream:
         return self
 
     def __next__(self) -> AgentStreamEvent:
-        event = self._context.run(self._events.__next__)
+        event = run_in_context(self._context, self._events.__next__)
         if isinstance(event, RunFinishedEvent):
             self.response = event.response
         return event
@@ -1228,7 +1227,7 @@ class AgentStream:
 
     def close(self) -> None:
         """Stop the run and release what it holds (connections, the session's meter)."""
-        self._context.run(self._events.close)
+        run_in_context(self._context, self._events.close)
 
 
 def journaled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -491,18 +491,17 @@ class OpenRouterClient(BaseClient, SeedMethods):
         """
         with metering(self._limits(usage_limits)) as meter:
             if stream:
-                return PartialStream(
-                    self._parse_stream(
-                        messages,
-                        response_format,
-                        model,
-                        mode,
-                        timeout,
-                        extra_headers,
-                        params,
-                        meter,
-                    )
+                settings = self._structured
+                # checked now, not when the stream is first read
+                replies = StructuredReplies(
+                    response_format, settings.parse_retries, settings.options
                 )
+                slug = self._model if model is None else resolve_model(model)
+                chain = settings.chain(slug, mode)
+                updates = self._parse_stream(
+                    messages, replies, slug, chain, timeout, extra_headers, params, meter
+                )
+                return PartialStream(updates)
             return self._parse(
                 messages, response_format, model, mode, timeout, extra_headers, params
             )
@@ -566,21 +565,19 @@ class OpenRouterClient(BaseClient, SeedMethods):
     def _parse_stream(
         self,
         messages: Sequence[Message],
-        response_format: type[T],
-        model: str | OpenRouterModel | None,
-        mode: StructuredMode | None,
+        replies: StructuredReplies,
+        slug: str,
+        chain: tuple[StructuredMode, ...],
         timeout: float | httpx.Timeout | None,
         extra_headers: Mapping[str, str] | None,
         params: dict[str, Any],
         meter: UsageMeter | None,
-    ) -> Generator[PartialUpdate[T], None]:
+    ) -> Generator[PartialUpdate[Any], None]:
         """:meth:`_parse` with every reply streamed: its partial objects as they come."""
         settings = self._structured
-        replies = StructuredReplies(response_format, settings.parse_retries, settings.options)
-        slug = self._model if model is None else resolve_model(model)
+        response_format = replies.format.model
         with activate(meter):
             fields, cache = self._prepare(slug, params)
-        chain = settings.chain(slug, mode)
         conversation = list(messages)
         usage: Usage | None = None
         index = 0
@@ -626,7 +623,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
                 continue
             completion.choices[0].message.parsed = result
             completion.usage = usage
-            yield PartialUpdate(attempt, object=cast("T", result), final=completion)
+            yield PartialUpdate(attempt, object=result, final=completion)
             return
 
     # -- sending --------------------------------------------------------------------------
