@@ -77,6 +77,8 @@ def test_the_console_runs_the_seed_flow_end_to_end(browser_page, tmp_path: Path)
         page.wait_for_selector("#state.completed")
         final = page.text_content("#final") or ""
         assert "ORD-2024-003" in final
+        # the run's events streamed in as it went (Server-Sent Events read by the page)
+        assert "[task_started] list the orders" in (page.text_content("#stream") or "")
         assert shop.logins == [("demo", PASSWORD)]
         assert PASSWORD not in page.content()
         assert page.locator("form[data-type=dialog_option]").count() == 0
