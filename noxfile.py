@@ -114,11 +114,14 @@ def bench(session: nox.Session) -> None:
     """
     session.install(
         "-e",
-        ".",
+        ".[aiohttp]",
         "openai==3.3.0",
         "instructor==1.17.0",
         "pydantic-ai-slim==2.68.0",
         "httpx-aiohttp==0.2.0",
+        "aiohttp==3.14.5",
+        "hypercorn==0.18.0",  # the HTTPS loopback server (HTTP/2 and HTTP/1.1 by ALPN)
+        "trustme==1.2.1",  # its test CA
         "matplotlib==3.11.2",
     )
     session.run("python", "benchmarks/run.py", *session.posargs)
