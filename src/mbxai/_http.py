@@ -18,17 +18,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import importlib.util
 import ssl
 import sys
 import time
-import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import httpcore
 import httpx
@@ -36,6 +34,9 @@ import httpx
 from ._concurrency import io_deadline
 from ._errors import ConfigurationError, OpenRouterAPIError, OpenRouterTimeoutError
 from ._logging import redact_url, register_secret
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -476,6 +477,8 @@ def _httpx_mocked() -> bool:
 def _env_proxies() -> bool:
     """Whether the environment names a proxy (``HTTPS_PROXY`` ...), which httpx honours
     and httpx-aiohttp does not."""
+    import urllib.request  # here: it loads http.client and email, which the rest never needs
+
     return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
@@ -545,6 +548,8 @@ def pool_options(
 
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
     """The running asyncio loop, or ``None`` (none running, or another event loop)."""
+    import asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
