@@ -106,7 +106,7 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
-    """Benchmarks beside openai-python, instructor and pydantic-ai (on demand, ~5 minutes).
+    """Benchmarks beside openai-python, instructor and pydantic-ai (on demand, ~7 minutes).
 
     Prints medians and ratios, writes benchmarks/results/latest.json and
     docs/images/benchmarks.png. `nox -s bench -- --quick` is a smoke run. The competitors
