@@ -140,7 +140,7 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
-    """Benchmarks beside openai-python, instructor and pydantic-ai (on demand, ~5 minutes);
+    """Benchmarks beside openai-python, instructor and pydantic-ai (on demand, ~7 minutes);
     mbxai's per-call overhead with tracing off and on.
 
     Prints medians and ratios, writes benchmarks/results/latest.json and
@@ -149,11 +149,14 @@ def bench(session: nox.Session) -> None:
     """
     session.install(
         "-e",
-        ".",
+        ".[aiohttp]",
         "openai==3.3.0",
         "instructor==1.17.0",
         "pydantic-ai-slim==2.68.0",
         "httpx-aiohttp==0.2.0",
+        "aiohttp==3.14.5",
+        "hypercorn==0.18.0",  # the HTTPS loopback server (HTTP/2 and HTTP/1.1 by ALPN)
+        "trustme==1.2.1",  # its test CA
         "matplotlib==3.11.2",
         "opentelemetry-sdk==1.45.2",  # the overhead with tracing on ("mbxai traced")
     )

@@ -138,6 +138,11 @@ def run(*, runs: int = 20) -> dict[str, Any]:
                 raise RuntimeError(f"the scripted run ended in state {response.state}")
             tasks = len(response.todo_list.tasks) if response.todo_list else 0
             times = [(await _one_run())[2] for _ in range(runs)]
+            print(
+                f"  agent: {len(counting.sizes)} LLM calls sent {sum(counting.sizes)} prompt "
+                f"bytes ({counting.sizes})",
+                flush=True,
+            )
             return {
                 "scenario": "plan with 2 dependent tasks, 1 outcome per task, 1 evaluation",
                 "tasks": tasks,

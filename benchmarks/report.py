@@ -16,7 +16,11 @@ OVERHEAD_GOALS = [
     ("parse/sync", "mbxai", "instructor", 0.3),
 ]
 CONCURRENCY_GOAL = 1.3  # wall time of the burst / one latency
-IMPORT_GOAL = 0.5  # mbxai / openai
+IMPORT_GOAL = 0.4  # mbxai / openai
+#: Over TLS, bursts of 1000: the default client's wall time / the fastest raw stack's, and
+#: / openai-python's.
+TLS_GOALS = [("fastest_raw", 1.3), ("openai", 0.4)]
+TLS_GOAL_CALLS = "1000"
 
 
 def paired_ratio(top: list[float], bottom: list[float]) -> float:
@@ -52,6 +56,16 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                     CONCURRENCY_GOAL,
                 )
             )
+    tls = results.get("tls", {}).get("bursts", {}).get(TLS_GOAL_CALLS)
+    if tls:
+        rows = tls["results"]
+        for versus, target in TLS_GOALS:
+            bottom = tls["fastest_raw"] if versus == "fastest_raw" else versus
+            if "mbxai" in rows and bottom in rows:
+                ratio = rows["mbxai"]["wall_s_median"] / rows[bottom]["wall_s_median"]
+                found.append(
+                    _goal(f"TLS {TLS_GOAL_CALLS} calls: mbxai wall / {bottom}", ratio, target)
+                )
     return found
 
 
@@ -154,6 +168,31 @@ def table(results: dict[str, Any]) -> str:
                 + (f"{wall / floor:>8.1f}x" if floor else f"{'':>9}")
                 + (f"{mem / 1024:>10.1f}" if mem is not None else f"{'n/a':>10}")
             )
+    tls = results.get("tls")
+    if tls:
+        out.append(
+            f"\nConcurrent async calls over HTTPS ({tls['server']}), answering after "
+            f"{tls['latency_s'] * 1000:.0f} ms; fresh client per burst. Ratios of medians; "
+            "CPU is the client process's per call"
+        )
+        for n, burst in tls["bursts"].items():
+            rows = burst["results"]
+            fastest = burst["fastest_raw"]
+            out.append(f"  {n} calls (fastest raw stack: {fastest})")
+            out.append(
+                f"    {'contender':<18}{'wall s':>8}{'bursts':>8}{'/ fastest':>11}"
+                f"{'/ openai':>10}{'CPU us/call':>13}{'/ fastest':>11}{'/ openai':>10}"
+            )
+            for name, row in rows.items():
+                vs_openai = row.get("wall_vs_openai")
+                cpu_openai = row.get("cpu_vs_openai")
+                out.append(
+                    f"    {name:<18}{row['wall_s_median']:>8.2f}{len(row['wall_s_all']):>8}"
+                    f"{row['wall_vs_fastest_raw']:>10.2f}x"
+                    + (f"{vs_openai:>9.2f}x" if vs_openai is not None else f"{'':>10}")
+                    + f"{row['cpu_us_per_call_median']:>13.0f}{row['cpu_vs_fastest_raw']:>10.2f}x"
+                    + (f"{cpu_openai:>9.2f}x" if cpu_openai is not None else "")
+                )
     agent = results.get("agent")
     if agent:
         out.append("\nAgent cost (offline fake, fixed scenario)")

@@ -6,6 +6,8 @@ Sections (all by default, or pick with ``--only``):
   sync, on an in-memory transport (mbxai vs openai-python vs instructor vs raw httpx);
 * ``import``: cold ``import`` time in fresh interpreters (mbxai vs openai vs pydantic_ai);
 * ``concurrency``: 1000 concurrent calls against a loopback server answering after 100 ms;
+* ``tls``: bursts of 100 and 1000 concurrent calls over HTTPS (HTTP/2 and HTTP/1.1 offered
+  by ALPN, a test CA), mbxai beside openai-python, raw httpx (both protocols) and aiohttp;
 * ``agent``: LLM calls and prompt bytes of a fixed 2-task agent run on the offline fake.
 
 Prints a table of medians and ratios, writes ``benchmarks/results/latest.json`` and the
@@ -33,10 +35,11 @@ import bench_agent  # noqa: E402 - after the path tweak that makes the siblings 
 import bench_concurrency  # noqa: E402
 import bench_import  # noqa: E402
 import bench_overhead  # noqa: E402
+import bench_tls  # noqa: E402
 import report  # noqa: E402
 from _common import Samples, version_of  # noqa: E402
 
-SECTIONS = ("overhead", "import", "concurrency", "agent")
+SECTIONS = ("overhead", "import", "concurrency", "tls", "agent")
 DISTRIBUTIONS = (
     "mbxai",
     "httpx",
@@ -49,6 +52,9 @@ DISTRIBUTIONS = (
     "pydantic-ai-slim",
     "httpx-aiohttp",
     "aiohttp",
+    "h2",
+    "hypercorn",
+    "trustme",
 )
 
 
@@ -112,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             bench_concurrency.run(n=200, delay=0.1, reps=1, budget_s=5.0)
             if args.quick
             else bench_concurrency.run(n=1000, delay=0.1, reps=5, budget_s=15.0)
+        ),
+        "tls": lambda: (
+            bench_tls.run(sizes=(100,), reps=1, budget_s=5.0)
+            if args.quick
+            else bench_tls.run(sizes=(100, 1000), reps=3, budget_s=12.0)
         ),
         "agent": lambda: bench_agent.run(runs=3 if args.quick else 20),
     }

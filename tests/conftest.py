@@ -32,6 +32,7 @@ import pytest
 pytest_plugins = [
     "tests.fix_db",  # redis_url, postgres_url, durable_redis
     "tests.fix_fault_server",  # fault_server
+    "tests.fix_https_server",  # https_server, https_server_h1
     "tests.fix_local_model",  # local_server
     "tests.fix_mcp",  # mcp_demo
     "tests.fix_temporal",  # temporal_target, llm_server

@@ -7,6 +7,10 @@
 * **Deadlines.** :class:`Deadline` is when a request or a stream must be done; the async
   clients enforce it with a cancel scope (``_concurrency.async_fail_at``), the sync ones
   with :func:`default_transport`, whose sockets never wait past it.
+* **Backends.** :func:`async_pool_options` and :func:`pool_options` say how a client
+  builds its connection pool for ``http_backend=`` (``"auto"``, ``"httpx"``, ``"aiohttp"``):
+  HTTP/2 offered where the server has it, aiohttp's pool for the async clients when
+  mbxai[aiohttp] is installed.
 * **Bounded bodies.** :class:`BodyDecoder` undoes ``Content-Encoding`` (gzip, deflate)
   piece by piece with a bounded decompressor, so a small compressed body cannot inflate to
   gigabytes in memory (a "gzip bomb") before its size is checked.
@@ -15,29 +19,39 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
+import ssl
+import sys
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import httpcore
 import httpx
 
 from ._concurrency import io_deadline
-from ._errors import OpenRouterAPIError, OpenRouterTimeoutError
+from ._errors import ConfigurationError, OpenRouterAPIError, OpenRouterTimeoutError
 from ._logging import redact_url, register_secret
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "HTTP_BACKENDS",
     "NO_DEADLINE",
     "BodyDecoder",
     "Deadline",
+    "HttpBackend",
     "SafeURL",
     "async_default_transport",
+    "async_pool_options",
     "body_too_large",
     "default_transport",
     "is_event_stream",
+    "pool_options",
     "request_seconds",
     "split_credentials",
 ]
@@ -389,13 +403,268 @@ def async_default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | 
     return None
 
 
-def default_transport(limits: httpx.Limits) -> httpx.BaseTransport:
+def default_transport(
+    limits: httpx.Limits, verify: ssl.SSLContext | bool = True
+) -> httpx.BaseTransport:
     """httpx's transport, with sockets that honour the deadline of
     ``_concurrency.fail_at``: a blocking read, write, connect or TLS handshake waits at
     most until then, so a server trickling bytes cannot stretch a sync request past it."""
-    transport = httpx.HTTPTransport(limits=limits)
+    transport = httpx.HTTPTransport(limits=limits, verify=verify)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if pool is not None and isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = _DeadlineBackend(backend)
     return transport
+
+
+# -- backends: how a client's connection pool is built ------------------------------------
+
+#: What ``http_backend=`` may be.
+HttpBackend: TypeAlias = Literal["auto", "httpx", "aiohttp"]
+HTTP_BACKENDS: Final = ("auto", "httpx", "aiohttp")
+#: Certificates to trust: ``True`` (the system's / certifi's, and ``SSL_CERT_FILE``),
+#: ``False`` (none checked), a CA bundle's path or an ``ssl.SSLContext``.
+Verify: TypeAlias = "bool | str | ssl.SSLContext"
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _checked_backend(backend: Any, verify: Any, transport: Any) -> str:
+    if not isinstance(backend, str) or backend not in HTTP_BACKENDS:
+        raise ConfigurationError(
+            f"http_backend must be one of {', '.join(map(repr, HTTP_BACKENDS))}, got {backend!r}"
+        )
+    if not isinstance(verify, bool | str | ssl.SSLContext):
+        raise ConfigurationError(
+            "verify must be True, False, a CA bundle's path or an ssl.SSLContext, "
+            f"got {type(verify).__name__}"
+        )
+    if transport is not None and (backend != "auto" or verify is not True):
+        raise ConfigurationError(
+            "pass transport= or http_backend= / verify=, not both (a transport you pass "
+            "makes its own connections)"
+        )
+    return backend
+
+
+def _ssl_context(verify: Verify) -> ssl.SSLContext | bool:
+    """``verify`` as httpx takes it without a deprecation warning (a path as a context)."""
+    if isinstance(verify, str):
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"verify: cannot load CA bundle {verify!r} ({exc})") from None
+    return verify
+
+
+def _h2() -> bool:
+    return _installed("h2")
+
+
+def _httpx_mocked() -> bool:
+    """Whether httpx's own transport has been replaced (pytest-httpx, respx): requests must
+    then go through httpx so that the mock sees them."""
+    transport = httpx.AsyncHTTPTransport.handle_async_request
+    pool = httpcore.AsyncConnectionPool.handle_async_request
+    return not (
+        getattr(transport, "__module__", "").startswith("httpx.")
+        and getattr(pool, "__module__", "").startswith("httpcore.")
+    )
+
+
+def _env_proxies() -> bool:
+    """Whether the environment names a proxy (``HTTPS_PROXY`` ...), which httpx honours
+    and httpx-aiohttp does not."""
+    import urllib.request  # here: it loads http.client and email, which the rest never needs
+
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
+
+
+def async_pool_options(
+    limits: httpx.Limits,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    backend: Any,
+    verify: Any,
+) -> dict[str, Any]:
+    """The ``httpx.AsyncClient`` arguments of an async client's own pool.
+
+    * ``"httpx"``: httpx's transport offering HTTP/2 (one TLS connection carries many
+      calls where the server speaks it; plain HTTP and servers without it get HTTP/1.1),
+      proxies from the environment honoured as httpx does.
+    * ``"aiohttp"``: aiohttp's connection pool under httpx's API (httpx-aiohttp, from
+      ``mbxai[aiohttp]``): the fastest for bursts of calls; HTTP/1.1, asyncio only.
+    * ``"auto"``: aiohttp's when mbxai[aiohttp] is installed and no proxy is set in the
+      environment, else httpx's. Per request, httpx's serves where aiohttp cannot: on
+      another event loop (trio) and while httpx's transport is mocked (pytest-httpx, respx).
+
+    ``transport``, when given, is used as it is.
+    """
+    backend = _checked_backend(backend, verify, transport)
+    if transport is not None:
+        return {"transport": transport}
+    if backend == "aiohttp" and not (_installed("httpx_aiohttp") and _installed("aiohttp")):
+        raise ConfigurationError(
+            "http_backend='aiohttp' needs aiohttp and httpx-aiohttp: pip install 'mbxai[aiohttp]'"
+        )
+    aiohttp = backend == "aiohttp" or (
+        backend == "auto"
+        and _installed("httpx_aiohttp")
+        and _installed("aiohttp")
+        and not _env_proxies()
+    )
+    context = _ssl_context(verify)
+    if aiohttp:
+        return {"transport": AiohttpOrHttpx(limits, context, fallback=backend == "auto")}
+    return {"transport": async_default_transport(limits), "http2": _h2(), "verify": context}
+
+
+def pool_options(
+    limits: httpx.Limits,
+    *,
+    transport: httpx.BaseTransport | None,
+    backend: Any,
+    verify: Any,
+) -> dict[str, Any]:
+    """The ``httpx.Client`` arguments of a sync client's own pool: httpx's transport with
+    the deadline-bounded sockets of :func:`default_transport`, one pool for every thread.
+
+    HTTP/1.1: on a shared HTTP/2 connection, the socket read that one thread's deadline
+    cuts short would fail every other thread's call on it. ``"aiohttp"`` is for the
+    async clients only.
+    """
+    backend = _checked_backend(backend, verify, transport)
+    if backend == "aiohttp":
+        raise ConfigurationError(
+            "http_backend='aiohttp' is for the async clients (aiohttp is an asyncio "
+            "library); the sync clients send with httpx"
+        )
+    if transport is not None:
+        return {"transport": transport}
+    return {"transport": default_transport(limits, _ssl_context(verify))}
+
+
+def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop, or ``None`` (none running, or another event loop)."""
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _other_loop() -> bool:
+    """Whether trio's event loop runs in this thread (the one other than asyncio's that
+    anyio, and so mbxai, runs on)."""
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return False
+    return True
+
+
+class AiohttpOrHttpx(httpx.AsyncBaseTransport):
+    """aiohttp's connection pool (httpx-aiohttp's transport) on asyncio, with httpx's
+    transport (HTTP/2 offered) in its place where aiohttp cannot serve when ``fallback``:
+    on another event loop, and while httpx's transport is mocked. Without ``fallback``
+    (aiohttp asked for), another event loop is a :class:`ConfigurationError`.
+
+    Failures come out as httpx's, as from httpx's transport: httpx-aiohttp reports a
+    dropped connection as ``httpx.ConnectTimeout``, made a ``httpx.ReadError`` here (a
+    connection error, not a timeout). Each pool is made on first use; :meth:`aclose`
+    closes both.
+    """
+
+    def __init__(
+        self, limits: httpx.Limits, verify: ssl.SSLContext | bool, *, fallback: bool
+    ) -> None:
+        self._limits = limits
+        self._verify = verify
+        self._fallback = fallback
+        self._aiohttp: httpx.AsyncBaseTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._httpx: httpx.AsyncHTTPTransport | None = None
+        # The pool likely to serve is made here, not on the first request: importing
+        # aiohttp and loading the CAs would take a share of that request's deadline.
+        if fallback and (_httpx_mocked() or _other_loop()):
+            self._httpx = self._make_httpx()
+        else:
+            self._aiohttp = self._make_aiohttp()
+
+    def _make_aiohttp(self) -> httpx.AsyncBaseTransport:
+        from httpx_aiohttp import AiohttpTransport
+
+        return AiohttpTransport(self._verify, limits=self._limits)
+
+    def _make_httpx(self) -> httpx.AsyncHTTPTransport:
+        return httpx.AsyncHTTPTransport(verify=self._verify, http2=_h2(), limits=self._limits)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        loop = _asyncio_loop()
+        if self._fallback and (loop is None or _httpx_mocked()):
+            if self._httpx is None:
+                self._httpx = self._make_httpx()
+            return await self._httpx.handle_async_request(request)
+        if loop is None:
+            raise ConfigurationError(
+                "http_backend='aiohttp' runs on asyncio only; use 'auto' or 'httpx' on "
+                "another event loop"
+            )
+        if self._aiohttp is None or self._loop is not loop:
+            # aiohttp's session belongs to the loop that made it: a new loop, a new pool
+            if self._aiohttp is None or self._loop is not None:
+                self._aiohttp = self._make_aiohttp()
+            self._loop = loop
+        with _remapped():
+            response = await self._aiohttp.handle_async_request(request)
+        response.stream = _RemappedStream(response.stream)  # type: ignore[arg-type]
+        return response
+
+    async def aclose(self) -> None:
+        if self._aiohttp is not None and self._loop is not None and self._loop is _asyncio_loop():
+            await self._aiohttp.aclose()
+        if self._httpx is not None:
+            await self._httpx.aclose()
+
+
+class _remapped:
+    """aiohttp's failures as httpx's, as httpx's own transport raises them.
+
+    httpx-aiohttp maps most of them, but a dropped connection to ``ConnectTimeout`` (made
+    ``ReadError`` here: a connection error, not a timeout) and a malformed response not
+    at all (made ``RemoteProtocolError``).
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        import aiohttp
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        if isinstance(exc, httpx.ConnectTimeout) and not isinstance(
+            exc.__cause__, TimeoutError | aiohttp.ServerTimeoutError | None
+        ):
+            raise httpx.ReadError(str(exc)) from exc.__cause__
+        if isinstance(exc, aiohttp.ClientError | HttpProcessingError):
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+
+
+class _RemappedStream(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _remapped():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _remapped():
+            await self._stream.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ssl
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
@@ -19,7 +20,7 @@ from .._chat import (
 from .._checks import check_int
 from .._client_base import EndpointConfig, check_seconds, decode_response
 from .._errors import ConfigurationError, OpenRouterAPIError
-from .._http import Deadline, is_event_stream
+from .._http import Deadline, HttpBackend, is_event_stream
 from .._logging import get_logger, is_debug
 from .._openrouter import (
     CacheControl,
@@ -106,6 +107,15 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         http_client: An ``httpx.AsyncClient`` to send with (you then close it yourself).
         transport: An httpx transport for the client mbxai creates (e.g. the offline fake
             from :mod:`mbxai.testing`).
+        http_backend: How the client mbxai creates sends: ``"httpx"`` (HTTP/2 where the
+            server offers it, else HTTP/1.1), ``"aiohttp"`` (aiohttp's connection pool,
+            the fastest for many concurrent calls; needs ``mbxai[aiohttp]`` and asyncio,
+            so not for the sync clients) or ``"auto"``: aiohttp's for the asyncio client
+            when installed and no proxy is set in the environment, else httpx's. The sync
+            client's pool (HTTP/1.1, shared by all threads) is httpx's.
+        verify: The certificates the client mbxai creates trusts: ``True`` (the default
+            CAs, and ``SSL_CERT_FILE``), a CA bundle's path, an ``ssl.SSLContext``, or
+            ``False`` (no check: for local test servers only).
         structured_output: How :meth:`parse` asks for JSON: ``"json_schema"`` (a
             ``json_schema`` response format), ``"tool"`` (a forced function whose
             arguments are the answer), ``"json_object"`` (JSON mode plus the schema's
@@ -172,6 +182,8 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         max_response_bytes: int = 32 * 1024 * 1024,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_backend: HttpBackend = "auto",
+        verify: bool | str | ssl.SSLContext = True,
         structured_output: StructuredOutput = "auto",
         describe_schema: bool = False,
         max_items: int | None = None,
@@ -210,7 +222,14 @@ class AsyncOpenRouterClient(AsyncBaseClient, AsyncSeedMethods):
         )
         # httpx's default pool (100 connections) makes a burst of concurrent calls queue,
         # and httpcore re-scans that queue on every change: allow a thousand, keep 100.
-        super().__init__(config, http_client=http_client, transport=transport, limits=_LIMITS)
+        super().__init__(
+            config,
+            http_client=http_client,
+            transport=transport,
+            limits=_LIMITS,
+            http_backend=http_backend,
+            verify=verify,
+        )
         self._model = resolve_model(model) if model is not None else DEFAULT_MODEL
         self._structured = StructuredSettings(
             parse_retries=check_int("parse_retries", parse_retries, minimum=0),

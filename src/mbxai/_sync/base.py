@@ -21,7 +21,7 @@ import httpx
 from .._checks import check_instance
 from .._client_base import EndpointConfig, check_headers, http_timeout
 from .._errors import ClientClosedError, ConfigurationError
-from .._http import Deadline, default_transport
+from .._http import Deadline, pool_options
 from .._logging import redact_url
 from . import sending
 
@@ -41,6 +41,8 @@ class BaseClient:
         http_client: httpx.Client | None,
         transport: httpx.BaseTransport | None,
         limits: httpx.Limits,
+        http_backend: Any = "auto",
+        verify: Any = True,
     ) -> None:
         check_instance("http_client", http_client, httpx.Client)
         check_instance("transport", transport, httpx.BaseTransport)
@@ -51,10 +53,15 @@ class BaseClient:
             )
         self._config = config
         self._owns_http = http_client is None
+        if http_client is not None and (http_backend != "auto" or verify is not True):
+            raise ConfigurationError(
+                "pass http_client= or http_backend= / verify=, not both (a client you pass "
+                "sends as it was made)"
+            )
         self._http = http_client or httpx.Client(
-            transport=transport or default_transport(limits),
             timeout=config.timeout,
             limits=limits,
+            **pool_options(limits, transport=transport, backend=http_backend, verify=verify),
         )
         # Built once: the headers merged as httpx would merge them on every request.
         self._headers = httpx.Headers(self._http.headers)
