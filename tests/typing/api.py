@@ -23,6 +23,7 @@ from mbxai import (
     AgentClient,
     AgentResponse,
     AgentState,
+    AgentStreamEvent,
     AsyncAgentClient,
     AsyncFileSessionHandler,
     AsyncImageClient,
@@ -130,6 +131,11 @@ def chat_sync() -> None:
     assert_type(parsed.parsed, City | None)
     assert_type(parsed.choices[0].message.parsed, City | None)
     assert_type(parsed.content, str | None)
+
+    with client.parse(MESSAGES, City, stream=True) as partials:
+        for partial in partials:
+            assert_type(partial, City)
+        assert_type(partials.final, ParsedChatCompletion[City] | None)
 
     with OpenRouterClient() as scoped:
         assert_type(scoped, OpenRouterClient)
@@ -305,6 +311,9 @@ async def agent_async(directory: Path) -> None:
     assert_type(await agent.get_response(response.agent_id), AgentResponse | None)
     app = create_app(agent, [City], token="a-token-of-sixteen-chars")
     assert_type(app, FastAPI)
+    async with agent.stream("Plan a trip", City) as events:
+        async for event in events:
+            assert_type(event, AgentStreamEvent)
     await agent.aclose()
 
 

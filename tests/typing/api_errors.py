@@ -31,7 +31,7 @@ def misuse(client: mbxai.OpenRouterClient) -> None:
     print(Nope, AgentClinet, FakeModle)
     print(mbxai.OpenRouterClinet)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
     client.craete(MESSAGES)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
-    client.parse(MESSAGES, "City")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    client.parse(MESSAGES, "City")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
     print(client.create(MESSAGES, stream=True).content)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
     parsed: City = client.parse(MESSAGES, City).parsed  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     mbxai.ToolClient(client, tool_calling="sometimes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
