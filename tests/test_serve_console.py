@@ -139,3 +139,27 @@ def test_python_m_mbxai_serve_runs_an_agent_module() -> None:
         process.terminate()
         output = process.communicate(timeout=10)[0].decode(errors="replace")
     assert TOKEN not in output
+
+
+def test_python_m_mbxai_serve_refuses_what_it_cannot_honour() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    for args, expected in (
+        # an app's own settings stand: a token flag that would be ignored is an error
+        (["tests.support.serve_target:app", "--token-env", "SERVE_TOKEN"], "app already built"),
+        (["tests.support.serve_target:Greeting"], "model class"),
+        (["tests.support.serve_target:nope"], "no attribute"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "mbxai.serve", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != "UNSET_VAR_FOR_TEST"},
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        assert expected in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr

@@ -9,7 +9,7 @@ own agent client behind the app and calls the app with its own httpx client.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -463,3 +463,115 @@ async def test_a_stream_that_fails_ends_with_an_error_event_and_stays_resumable(
             done = await http.post(f"/api/runs/{run['agent_id']}/continue", json={"prompt": "go"})
             assert done.json()["final_response"] == LAST_ORDER, done.text
     assert shop.logins == [("demo", PASSWORD)]
+
+
+async def test_the_token_holds_where_the_app_is_mounted(
+    fake: FakeModel, shop: Shop, store: AsyncFileSessionHandler
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    inner = create_app(shop_agent(fake, shop, store), [OrderInfo], token=TOKEN)
+    outer = Starlette(routes=[Mount("/agent", app=inner)])
+    with running(outer) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            assert (await http.get("/agent/api/runs")).status_code == 401
+            assert (
+                await http.post(
+                    "/agent/api/runs", json={"prompt": "x", "response_model": "OrderInfo"}
+                )
+            ).status_code == 401
+            allowed = await http.get(
+                "/agent/api/runs", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert allowed.json() == {"runs": []}
+            page = await http.get("/agent/")
+            assert '<base href="/agent/">' in page.text  # the console calls the mounted API
+            schema = (await http.get("/agent/openapi.json")).json()
+            assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+async def test_hostile_requests_get_typed_refusals(service: str, shop: Shop) -> None:
+    async with httpx.AsyncClient(base_url=service, timeout=30) as http:
+        run = (
+            await http.post(
+                "/api/runs", json={"prompt": "Last order", "response_model": "OrderInfo"}
+            )
+        ).json()
+        request = run["human_interaction_requests"][0]
+        # values belong to a dialog option: on another answer they would reach the model
+        wrong_kind = {
+            "interaction_id": request["id"],
+            "response_type": "question",
+            "answer": "x",
+            "values": {"password": PASSWORD},
+        }
+        refused = await http.post(
+            f"/api/runs/{run['agent_id']}/answers", json={"answers": [wrong_kind]}
+        )
+        assert refused.status_code == 422
+        assert "dialog_option" in refused.json()["message"]
+        assert PASSWORD not in refused.text
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'{"prompt": "'
+            for _ in range(40):
+                yield b"x" * 65536
+            yield b'", "response_model": "OrderInfo"}'
+
+        chunked = await http.post(
+            "/api/runs", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        assert chunked.status_code == 413
+        assert chunked.json()["error"] == "RequestTooLarge"
+
+        nowhere = await http.get("/api/nowhere")
+        assert nowhere.status_code == 404
+        assert nowhere.json()["error"] == "NotFound"
+
+        # a refusal of the answers is a status, also when events were asked for
+        streamed = await http.post(
+            f"/api/runs/{run['agent_id']}/answers",
+            json=credentials("hitl_nope"),
+            headers={"Accept": "TEXT/Event-Stream"},
+        )
+        assert streamed.status_code == 422
+        assert streamed.json()["error"] == "HumanResponseError"
+        plain = await http.get(
+            f"/api/runs/{run['agent_id']}", headers={"Accept": "text/event-stream;q=0, */*"}
+        )
+        assert plain.headers["content-type"].startswith("application/json")
+    assert shop.logins == []
+
+
+class BrokenStore:
+    """A session store whose driver fails with a message quoting its URL and password."""
+
+    def get_session(self, agent_id: str) -> None:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def set_session(self, agent_id: str, data: dict[str, Any]) -> None:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def delete_session(self, agent_id: str) -> bool:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def list_sessions(self) -> list[str]:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def session_exists(self, agent_id: str) -> bool:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+
+async def test_a_server_failure_names_its_type_and_tells_nothing_more(
+    fake: FakeModel, shop: Shop
+) -> None:
+    with running(create_app(shop_agent(fake, shop, BrokenStore()), [OrderInfo])) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            for response in (
+                await http.get("/api/runs"),
+                await http.post("/api/runs", json={"prompt": "x", "response_model": "OrderInfo"}),
+            ):
+                assert response.status_code == 500
+                assert response.json()["error"] == "SessionStoreError"
+                assert "hunter2" not in response.text

@@ -453,3 +453,107 @@ def test_a_stream_that_fails_ends_with_an_error_event_and_stays_resumable(
             done = http.post(f"/api/runs/{run['agent_id']}/continue", json={"prompt": "go"})
             assert done.json()["final_response"] == LAST_ORDER, done.text
     assert shop.logins == [("demo", PASSWORD)]
+
+
+def test_the_token_holds_where_the_app_is_mounted(
+    fake: FakeModel, shop: Shop, store: FileSessionHandler
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    inner = create_app(shop_agent(fake, shop, store), [OrderInfo], token=TOKEN)
+    outer = Starlette(routes=[Mount("/agent", app=inner)])
+    with running(outer) as url:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            assert (http.get("/agent/api/runs")).status_code == 401
+            assert (
+                http.post("/agent/api/runs", json={"prompt": "x", "response_model": "OrderInfo"})
+            ).status_code == 401
+            allowed = http.get("/agent/api/runs", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert allowed.json() == {"runs": []}
+            page = http.get("/agent/")
+            assert '<base href="/agent/">' in page.text  # the console calls the mounted API
+            schema = (http.get("/agent/openapi.json")).json()
+            assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+def test_hostile_requests_get_typed_refusals(service: str, shop: Shop) -> None:
+    with httpx.Client(base_url=service, timeout=30) as http:
+        run = (
+            http.post("/api/runs", json={"prompt": "Last order", "response_model": "OrderInfo"})
+        ).json()
+        request = run["human_interaction_requests"][0]
+        # values belong to a dialog option: on another answer they would reach the model
+        wrong_kind = {
+            "interaction_id": request["id"],
+            "response_type": "question",
+            "answer": "x",
+            "values": {"password": PASSWORD},
+        }
+        refused = http.post(f"/api/runs/{run['agent_id']}/answers", json={"answers": [wrong_kind]})
+        assert refused.status_code == 422
+        assert "dialog_option" in refused.json()["message"]
+        assert PASSWORD not in refused.text
+
+        def chunks() -> Iterator[bytes]:
+            yield b'{"prompt": "'
+            for _ in range(40):
+                yield b"x" * 65536
+            yield b'", "response_model": "OrderInfo"}'
+
+        chunked = http.post(
+            "/api/runs", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        assert chunked.status_code == 413
+        assert chunked.json()["error"] == "RequestTooLarge"
+
+        nowhere = http.get("/api/nowhere")
+        assert nowhere.status_code == 404
+        assert nowhere.json()["error"] == "NotFound"
+
+        # a refusal of the answers is a status, also when events were asked for
+        streamed = http.post(
+            f"/api/runs/{run['agent_id']}/answers",
+            json=credentials("hitl_nope"),
+            headers={"Accept": "TEXT/Event-Stream"},
+        )
+        assert streamed.status_code == 422
+        assert streamed.json()["error"] == "HumanResponseError"
+        plain = http.get(
+            f"/api/runs/{run['agent_id']}", headers={"Accept": "text/event-stream;q=0, */*"}
+        )
+        assert plain.headers["content-type"].startswith("application/json")
+    assert shop.logins == []
+
+
+class BrokenStore:
+    """A session store whose driver fails with a message quoting its URL and password."""
+
+    def get_session(self, agent_id: str) -> None:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def set_session(self, agent_id: str, data: dict[str, Any]) -> None:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def delete_session(self, agent_id: str) -> bool:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def list_sessions(self) -> list[str]:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+    def session_exists(self, agent_id: str) -> bool:
+        raise ConnectionError("redis://:hunter2@10.0.0.5:6379 refused")
+
+
+def test_a_server_failure_names_its_type_and_tells_nothing_more(
+    fake: FakeModel, shop: Shop
+) -> None:
+    with running(create_app(shop_agent(fake, shop, BrokenStore()), [OrderInfo])) as url:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for response in (
+                http.get("/api/runs"),
+                http.post("/api/runs", json={"prompt": "x", "response_model": "OrderInfo"}),
+            ):
+                assert response.status_code == 500
+                assert response.json()["error"] == "SessionStoreError"
+                assert "hunter2" not in response.text

@@ -8,6 +8,7 @@ import json
 from pydantic import BaseModel
 
 from mbxai import AsyncAgentClient, AsyncOpenRouterClient
+from mbxai.serve import create_app
 from mbxai.testing import FakeModel, Reply
 
 
@@ -40,3 +41,6 @@ def _replies() -> list[Reply]:
 agent = AsyncAgentClient(
     AsyncOpenRouterClient(token="test-token", transport=FakeModel(_replies(), strict_script=True))
 )
+
+#: An app already built: its settings are create_app's, not the command line's.
+app = create_app(agent, [Greeting])

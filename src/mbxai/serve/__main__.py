@@ -63,18 +63,37 @@ def main(argv: list[str] | None = None) -> None:
 
     from ._app import create_app
 
-    value = _load(args.target)
-    if callable(value) and not hasattr(value, "agent") and not hasattr(value, "router"):
-        value = value()
-    if hasattr(value, "router"):  # already an app
-        app = value
-    else:
-        module_name = args.target.partition(":")[0]
-        models = [_load(m) for m in args.model] or _models_of(module_name)
-        token = os.environ.get(args.token_env) if args.token_env else None
-        if args.token_env and not token:
-            parser.error(f"environment variable {args.token_env} is not set")
-        app = create_app(value, models, token=token, console=not args.no_console)
+    try:
+        value = _load(args.target)
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            parser.error(f"{args.target} is a model class; name the agent (module:agent)")
+        if callable(value) and not hasattr(value, "agent") and not hasattr(value, "router"):
+            value = value()
+        if hasattr(value, "router"):  # an app already built: its own settings stand
+            given = [
+                flag
+                for flag, used in (
+                    ("--token-env", args.token_env),
+                    ("--model", args.model),
+                    ("--no-console", args.no_console),
+                )
+                if used
+            ]
+            if given:
+                parser.error(
+                    f"{', '.join(given)} apply to an agent target; {args.target} is an app "
+                    "already built (pass them to create_app)"
+                )
+            app = value
+        else:
+            module_name = args.target.partition(":")[0]
+            models = [_load(m) for m in args.model] or _models_of(module_name)
+            token = os.environ.get(args.token_env) if args.token_env else None
+            if args.token_env and not token:
+                parser.error(f"environment variable {args.token_env} is not set")
+            app = create_app(value, models, token=token, console=not args.no_console)
+    except (ConfigurationError, ImportError) as exc:
+        parser.error(str(exc))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 

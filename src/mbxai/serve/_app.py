@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import functools
 import hmac
+import html
 import importlib.resources
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from http import HTTPStatus
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._async.agent import AsyncAgentClient
@@ -34,6 +38,7 @@ from .._errors import (
     SessionNotFoundError,
     UsageLimitExceeded,
 )
+from .._logging import get_logger
 from .._sync.agent import AgentClient
 from .._version import __version__
 from ..agent.models import (
@@ -104,6 +109,9 @@ class Answer(BaseModel):
     def _one_context(self) -> Answer:
         if self.values is not None and self.additional_context:
             raise ValueError("give values or additional_context, not both")
+        if self.values is not None and self.response_type != HumanInteractionType.DIALOG_OPTION:
+            # anything but a dialog option would hand them to the model as text
+            raise ValueError("values answer a dialog_option only")
         return self
 
     def __repr__(self) -> str:
@@ -270,7 +278,7 @@ class _Agent:
             return await bound(*args, **kwargs)
         return await anyio.to_thread.run_sync(functools.partial(bound, *args, **kwargs))
 
-    async def stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[AgentStreamEvent]:
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[AgentStreamEvent, None]:
         """The agent's events for one call (``agent.stream``), whichever the flavour.
         Leaving early (the client went away) closes the stream: the session stays as
         last saved, resumable."""
@@ -285,7 +293,10 @@ class _Agent:
             while (event := await anyio.to_thread.run_sync(next, stream, done)) is not done:
                 yield event
         finally:
-            await anyio.to_thread.run_sync(stream.close)
+            # Also when the client went away (this task cancelled): the run must stop and
+            # release its session, not wait for the garbage collector.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(stream.close)
 
 
 # -- limits and auth ---------------------------------------------------------------------
@@ -309,26 +320,37 @@ class _BodyLimit:
             )
             return
         seen = 0
+        refused = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    # Answer now; the app sees the client gone and its reply is dropped.
+                    refused = True
+                    await _error(413, "RequestTooLarge", f"request body over {self.limit} bytes")(
+                        scope, receive, send
+                    )
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _error(413, "RequestTooLarge", f"request body over {self.limit} bytes")(
-                scope, receive, send
-            )
+        async def guarded(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, limited, guarded)
 
 
-class _TooLarge(Exception):
-    pass
+#: The bearer scheme, in the OpenAPI schema too (the docs page's Authorize button).
+_BEARER = HTTPBearer(auto_error=False, description="The token given to create_app (`token=`)")
+
+
+class _Unauthorized(Exception):
+    """No valid bearer token on an API request (answered 401)."""
 
 
 def _check_token(token: str | None) -> bytes | None:
@@ -377,26 +399,40 @@ def create_app(
         status: {"model": ErrorBody} for status in (401, 404, 409, 413, 422, 429, 502)
     }
 
-    @app.middleware("http")
-    async def bearer(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        path = request.url.path
-        if expected is not None and path.startswith("/api/") and path != "/api/docs":
-            scheme, _, value = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(), expected
-            ):
-                return _error(
-                    401,
-                    "Unauthorized",
-                    "a valid bearer token is required",
-                    **{"WWW-Authenticate": "Bearer"},
-                )
-        response: Response = await call_next(request)
-        return response
+    bearer = HTTPBearer(auto_error=False, description="The token given to create_app (`token=`)")
+
+    async def authorized(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+    ) -> None:
+        if expected is None:
+            return
+        if credentials is None or not hmac.compare_digest(
+            credentials.credentials.encode(), expected
+        ):
+            raise _Unauthorized
+
+    # The check is on the routes, so it holds wherever the app is mounted (a prefix, a
+    # proxy's root_path): only the API's own paths are matched, never raw URL text.
+    api = APIRouter(prefix="/api", dependencies=[Depends(authorized)] if expected else [])
+
+    @app.exception_handler(_Unauthorized)
+    async def unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
+        return _error(
+            401,
+            "Unauthorized",
+            "a valid bearer token is required",
+            **{"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
+        headers = dict(exc.headers or {})
+        return _error(exc.status_code, name, str(exc.detail), **headers)
 
     @app.exception_handler(MBXAIError)
     async def typed_error(request: Request, exc: MBXAIError) -> JSONResponse:
-        return _error(_status_of(exc), type(exc).__name__, str(exc))
+        return _error(_status_of(exc), type(exc).__name__, _message(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -430,21 +466,29 @@ def create_app(
     async def drive(request: Request, name: str, *args: Any, **kwargs: Any) -> Response:
         model = registry[name]
         if _wants_events(request):
+            events = runner.stream(*args[:1], model, *args[1:], **kwargs)
+            # The first event comes once the answers are checked and the session claimed:
+            # a refusal (bad answer, a conflict) is still an HTTP status, not an event.
+            try:
+                first = await events.__anext__()
+            except BaseException:
+                await events.aclose()
+                raise
             return StreamingResponse(
-                _sse(runner.stream(*args[:1], model, *args[1:], **kwargs), name),
+                _sse(_chain(first, events), name),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             )
         response = await runner.call("agent", *args[:1], model, *args[1:], **kwargs)
         return JSONResponse(RunView.of(response, name).model_dump(mode="json"))
 
-    @app.get("/api/models", responses=errors)
+    @api.get("/models", responses=errors)
     async def list_models() -> dict[str, Any]:
         """The final-response models a run may ask for, and whether runs can stream
         their events (``Accept: text/event-stream``)."""
         return {"models": sorted(registry), "streaming": True}
 
-    @app.post("/api/runs", response_model=RunView, responses=errors)
+    @api.post("/runs", response_model=RunView, responses=errors)
     async def start_run(body: StartRun, request: Request) -> Response:
         """Start a run; it goes on until it completes, fails or waits for a human.
 
@@ -455,24 +499,24 @@ def create_app(
             request, body.response_model, body.prompt, ask_questions=body.ask_questions
         )
 
-    @app.get("/api/runs", responses=errors)
+    @api.get("/runs", responses=errors)
     async def list_runs() -> dict[str, list[str]]:
         """Ids of the runs in the store."""
         return {"runs": sorted(await runner.call("list_sessions"))}
 
-    @app.get("/api/runs/{agent_id}", response_model=RunView, responses=errors)
+    @api.get("/runs/{agent_id}", response_model=RunView, responses=errors)
     async def read_run(agent_id: str) -> RunView:
         """A run as it was last saved: state, todo list, pending requests, final response."""
         return await view(agent_id)
 
-    @app.delete("/api/runs/{agent_id}", status_code=204, responses=errors)
+    @api.delete("/runs/{agent_id}", status_code=204, responses=errors)
     async def delete_run(agent_id: str) -> Response:
         """Delete a run's session."""
         if not await runner.call("delete_session", agent_id):
             raise SessionNotFoundError(f"no session {agent_id!r} in the store", agent_id=agent_id)
         return Response(status_code=204)
 
-    @app.post("/api/runs/{agent_id}/answers", response_model=RunView, responses=errors)
+    @api.post("/runs/{agent_id}/answers", response_model=RunView, responses=errors)
     async def answer_run(agent_id: str, body: Answers, request: Request) -> Response:
         """Answer pending requests (some or all) and resume the run. The only endpoint
         that takes dialog-option values; no endpoint ever returns them."""
@@ -480,7 +524,7 @@ def create_app(
         responses = [a.to_response() for a in body.answers]
         return await drive(request, name, "", agent_id=agent_id, human_response=responses)
 
-    @app.post("/api/runs/{agent_id}/continue", response_model=RunView, responses=errors)
+    @api.post("/runs/{agent_id}/continue", response_model=RunView, responses=errors)
     async def continue_run(agent_id: str, body: ContinueRun, request: Request) -> Response:
         """The next request of a completed run, building on its earlier turns; for a run
         that was interrupted (its process died, its event stream was closed), resume it."""
@@ -507,9 +551,11 @@ def create_app(
         )
 
         @app.get("/", include_in_schema=False)
-        async def console_page() -> HTMLResponse:
+        async def console_page(request: Request) -> HTMLResponse:
+            # The page calls the API relative to where the app is mounted.
+            base = html.escape(request.scope.get("root_path", "").rstrip("/") + "/", quote=True)
             return HTMLResponse(
-                page,
+                page.replace("__MBXAI_BASE__", base),
                 headers={
                     "Content-Security-Policy": "default-src 'self'; script-src 'self' "
                     "'unsafe-inline'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
@@ -517,6 +563,7 @@ def create_app(
                 },
             )
 
+    app.include_router(api)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
 
@@ -525,7 +572,9 @@ def _registry(
     models: Mapping[str, type[BaseModel]] | Iterable[type[BaseModel]],
 ) -> dict[str, type[BaseModel]]:
     items = (
-        list(models.items()) if isinstance(models, Mapping) else [(m.__name__, m) for m in models]
+        list(models.items())
+        if isinstance(models, Mapping)
+        else [(getattr(m, "__name__", repr(m)), m) for m in models]
     )
     registry: dict[str, type[BaseModel]] = {}
     for name, model in items:
@@ -542,7 +591,33 @@ def _registry(
 
 
 def _wants_events(request: Request) -> bool:
-    return "text/event-stream" in request.headers.get("accept", "")
+    """Whether the Accept header asks for Server-Sent Events (with a q above 0)."""
+    for item in request.headers.get("accept", "").split(","):
+        media, *params = (part.strip().lower() for part in item.split(";"))
+        if media != "text/event-stream":
+            continue
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            return float(q) > 0
+        except ValueError:
+            return False
+    return False
+
+
+async def _chain(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    yield first
+    async for item in rest:
+        yield item
+
+
+def _message(exc: MBXAIError) -> str:
+    """What a client is told of an error: the message, except for the server's own
+    failures (a store down...), whose text may quote a driver, a URL or a query: those
+    are logged on the ``mbxai`` logger and named by type only."""
+    if _status_of(exc) < 500 or isinstance(exc, OpenRouterAPIError | OpenRouterConnectionError):
+        return str(exc)
+    get_logger().error("serve.error", error=type(exc).__name__, message=str(exc))
+    return f"{type(exc).__name__}: the server failed; its log has the details"
 
 
 def _sse_message(event: str, data: str) -> bytes:
@@ -562,7 +637,7 @@ async def _sse(events: AsyncIterator[AgentStreamEvent], name: str) -> AsyncItera
                 continue
             yield _sse_message(event.type, event.model_dump_json())
     except MBXAIError as exc:
-        body = ErrorBody(error=type(exc).__name__, message=str(exc))
+        body = ErrorBody(error=type(exc).__name__, message=_message(exc))
         yield _sse_message("error", body.model_dump_json())
         return
     if final is not None:
