@@ -9,6 +9,7 @@ own agent client behind the app and calls the app with its own httpx client.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from mbxai import (
     AsyncAgentClient,
     AsyncFileSessionHandler,
     AsyncOpenRouterClient,
+    AsyncRedisSessionHandler,
+    AsyncSQLSessionHandler,
     AsyncToolClient,
     ConfigurationError,
     DialogOption,
@@ -28,6 +31,7 @@ from mbxai import (
 from mbxai.serve import create_app
 from mbxai.testing import Failure, FakeModel, Reply, call
 from tests.support.asgi_server import running
+from tests.support.event_loops import on_trio
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -575,3 +579,44 @@ async def test_a_server_failure_names_its_type_and_tells_nothing_more(
                 assert response.status_code == 500
                 assert response.json()["error"] == "SessionStoreError"
                 assert "hunter2" not in response.text
+
+
+@pytest.mark.parametrize("kind", ["redis", "sql-postgres"])
+async def test_replicas_behind_one_url_share_a_redis_or_sql_store(
+    kind: str, request: pytest.FixtureRequest, shop: Shop
+) -> None:
+    """Each replica has its own agent and its own connection to one real Redis or
+    PostgreSQL, as replicas in separate containers would."""
+    if kind == "sql-postgres" and on_trio():
+        # the store is built here, on the test's loop: SQLAlchemy's asyncio engine needs asyncio
+        pytest.skip("SQLAlchemy's asyncio extension runs on asyncio only")
+    url = request.getfixturevalue("redis_url" if kind == "redis" else "postgres_url")
+    name = f"serve{uuid.uuid4().hex[:10]}"
+
+    def store() -> Any:
+        if kind == "redis":
+            return AsyncRedisSessionHandler(url, prefix=f"{name}:")
+        return AsyncSQLSessionHandler(url, table=name)
+
+    fake = FakeModel(shop_script(), strict_script=True)
+    replicas = [create_app(shop_agent(fake, shop, store()), [OrderInfo]) for _ in range(2)]
+    with running(replicas[0]) as one, running(replicas[1]) as two:
+        async with httpx.AsyncClient(timeout=30) as http:
+            run = (
+                await http.post(
+                    f"{one}/api/runs", json={"prompt": "Last order", "response_model": "OrderInfo"}
+                )
+            ).json()
+            assert run["state"] == "waiting_for_human", run
+            listed = (await http.get(f"{two}/api/runs")).json()["runs"]
+            assert run["agent_id"] in listed
+            request_id = run["human_interaction_requests"][0]["id"]
+            done = await http.post(
+                f"{two}/api/runs/{run['agent_id']}/answers", json=credentials(request_id)
+            )
+            assert done.json()["final_response"] == LAST_ORDER, done.text
+            seen = (await http.get(f"{one}/api/runs/{run['agent_id']}")).json()
+            assert seen["state"] == "completed"
+            assert (await http.delete(f"{one}/api/runs/{run['agent_id']}")).status_code == 204
+            assert (await http.get(f"{two}/api/runs/{run['agent_id']}")).status_code == 404
+    assert shop.logins == [("demo", PASSWORD)]
