@@ -1,4 +1,10 @@
-"""Agent cost: LLM calls and prompt bytes for a fixed 2-task scenario on the offline fake.
+"""Agent cost: LLM calls and prompt bytes of fixed agent runs on the offline fake.
+
+Two scenarios: the seed's basic agent (README: ``AgentClient(client, human_in_loop=False)``
+asked for a React project plan, ``final_response_structure=ProjectPlan``) on a one-task
+plan, which is what issue 23's prompt-bytes goal measures (8.5 kB over 3 calls when the
+goal was set; the original package sent 9.8 kB over 6), and a 2-task run with dependent
+tasks.
 
 # ---------------------------------------------------------------------------------------
 # PLACEHOLDER — the agent was being built while these benchmarks were written.
@@ -41,6 +47,10 @@ class ProjectPlan(BaseModel):
 
 
 PROMPT = "Create a project plan for a React web shop"
+#: The seed README's basic agent example: its prompt, no human in the loop, one task.
+SEED_PROMPT = "Create a project plan for a React web application"
+#: What that run sent when the goal was set (issue 23): at most half of it is the goal.
+SEED_BYTES_BEFORE = 8500
 PLAN = {
     "project_name": "Shop",
     "technologies": ["React"],
@@ -98,6 +108,14 @@ def script() -> list[Any]:
     ]
 
 
+def seed_script() -> list[Any]:
+    """The seed's basic agent on a one-task plan: plan, the task's outcome, evaluation."""
+    full = script()
+    plan = json.loads(full[0].content)
+    plan["tasks"] = [_task("t1", "plan the project", [])]
+    return [type(full[0])(content=json.dumps(plan)), full[1], full[3]]
+
+
 class Counting(httpx.AsyncBaseTransport):
     """Wraps a transport and counts requests and their body bytes."""
 
@@ -110,14 +128,20 @@ class Counting(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def _one_run() -> tuple[Counting, Any, float]:
+async def _one_run(*, seed: bool = False) -> tuple[Counting, Any, float]:
     from mbxai.testing import FakeModel
 
-    counting = Counting(FakeModel(script(), strict_script=True))
+    counting = Counting(FakeModel(seed_script() if seed else script(), strict_script=True))
     client = mbxai.AsyncOpenRouterClient(token=API_KEY, transport=counting, max_retries=0)
-    agent = mbxai.AsyncAgentClient(client)
+    agent = (
+        mbxai.AsyncAgentClient(client, human_in_loop=False)
+        if seed
+        else mbxai.AsyncAgentClient(client)
+    )
     start = time.perf_counter()
-    response = await agent.agent(PROMPT, final_response_structure=ProjectPlan)
+    response = await agent.agent(
+        SEED_PROMPT if seed else PROMPT, final_response_structure=ProjectPlan
+    )
     elapsed = time.perf_counter() - start
     await client.aclose()
     return counting, response, elapsed
@@ -138,6 +162,16 @@ def run(*, runs: int = 20) -> dict[str, Any]:
                 raise RuntimeError(f"the scripted run ended in state {response.state}")
             tasks = len(response.todo_list.tasks) if response.todo_list else 0
             times = [(await _one_run())[2] for _ in range(runs)]
+            seed, seed_response, _ = await _one_run(seed=True)
+            if not seed_response.is_complete():
+                raise RuntimeError(f"the seed's basic run ended in state {seed_response.state}")
+            seed_total = sum(seed.sizes)
+            print(
+                f"  agent (seed's basic agent, 1 task): {len(seed.sizes)} LLM calls sent "
+                f"{seed_total} prompt bytes ({seed.sizes}); {seed_total / SEED_BYTES_BEFORE:.2f}x "
+                f"the {SEED_BYTES_BEFORE} when the goal was set (goal <= 0.5x)",
+                flush=True,
+            )
             print(
                 f"  agent: {len(counting.sizes)} LLM calls sent {sum(counting.sizes)} prompt "
                 f"bytes ({counting.sizes})",
@@ -151,6 +185,13 @@ def run(*, runs: int = 20) -> dict[str, Any]:
                 "prompt_bytes_largest": max(counting.sizes),
                 "prompt_bytes_per_call": counting.sizes,
                 "agent_s_per_run_median": statistics.median(times),
+                "seed_basic": {
+                    "scenario": "the seed README's basic agent (no human), a one-task plan",
+                    "llm_calls": len(seed.sizes),
+                    "prompt_bytes_total": seed_total,
+                    "prompt_bytes_per_call": seed.sizes,
+                    "bytes_when_goal_set": SEED_BYTES_BEFORE,
+                },
             }
 
         return asyncio.run(main())

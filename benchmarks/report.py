@@ -17,6 +17,7 @@ OVERHEAD_GOALS = [
 ]
 CONCURRENCY_GOAL = 1.3  # wall time of the burst / one latency
 IMPORT_GOAL = 0.4  # mbxai / openai
+AGENT_BYTES_GOAL = 0.5  # the seed's basic agent run: prompt bytes / those when the goal was set
 #: Over TLS, bursts of 1000: the default client's wall time / the fastest raw stack's, and
 #: / openai-python's.
 TLS_GOALS = [("fastest_raw", 1.3), ("openai", 0.4)]
@@ -66,6 +67,15 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 found.append(
                     _goal(f"TLS {TLS_GOAL_CALLS} calls: mbxai wall / {bottom}", ratio, target)
                 )
+    seed = results.get("agent", {}).get("seed_basic")
+    if seed:
+        found.append(
+            _goal(
+                "agent prompt bytes (seed's basic, 1 task) / 8.5 kB",
+                seed["prompt_bytes_total"] / seed["bytes_when_goal_set"],
+                AGENT_BYTES_GOAL,
+            )
+        )
     return found
 
 
@@ -205,6 +215,12 @@ def table(results: dict[str, Any]) -> str:
                 f"(largest request {agent['prompt_bytes_largest']}), "
                 f"{agent['agent_s_per_run_median'] * 1000:.1f} ms per run on the fake"
             )
+            seed = agent.get("seed_basic")
+            if seed:
+                out.append(
+                    f"  {seed['scenario']}: {seed['llm_calls']} LLM calls, "
+                    f"{seed['prompt_bytes_total']} prompt bytes {seed['prompt_bytes_per_call']}"
+                )
     verdicts = results.get("goals", [])
     if verdicts:
         out.append("\nGoals")

@@ -8,7 +8,8 @@ Sections (all by default, or pick with ``--only``):
 * ``concurrency``: 1000 concurrent calls against a loopback server answering after 100 ms;
 * ``tls``: bursts of 100 and 1000 concurrent calls over HTTPS (HTTP/2 and HTTP/1.1 offered
   by ALPN, a test CA), mbxai beside openai-python, raw httpx (both protocols) and aiohttp;
-* ``agent``: LLM calls and prompt bytes of a fixed 2-task agent run on the offline fake.
+* ``agent``: LLM calls and prompt bytes of fixed agent runs on the offline fake (the seed
+  README's basic agent on one task, and a 2-task run).
 
 Prints a table of medians and ratios, writes ``benchmarks/results/latest.json`` and the
 chart ``docs/images/benchmarks.png``. The machines are small and noisy: read the ratios,

@@ -241,3 +241,72 @@ def test_arbitrary_human_responses_never_crash(
     )
     assert session.pending_requests == []
     AgentSession.model_validate_json(session.model_dump_json())  # still a valid, storable record
+
+
+# -- what the agent's structured replies cost in prompt bytes --------------------------------
+
+
+def test_the_plan_schema_leaves_out_the_fields_a_session_cannot_use() -> None:
+    from mbxai._agent import evaluation_model, plan_model
+    from mbxai._schema import response_format_for
+    from mbxai.agent.models import ToolAnalysis
+
+    lean = response_format_for(plan_model(False, False)).schema
+    task = lean["$defs"]["PlannedTask"]
+    assert "tools" not in task["properties"]
+    assert "human_interaction" not in task["properties"]
+    assert task["required"] == list(task["properties"])  # still strict
+    assert "tool_analysis" not in lean["properties"]
+    full = response_format_for(plan_model(True, True)).schema
+    assert {"tools", "human_interaction"} <= set(full["$defs"]["PlannedTask"]["properties"])
+    assert "tool_analysis" in full["properties"]
+
+    reply = {
+        "requirement_analysis": {
+            "goal": "g",
+            "success_criteria": [],
+            "constraints": [],
+            "complexity_estimate": 2,
+        },
+        "tasks": [
+            {
+                "id": "t1",
+                "title": "a",
+                "description": "b",
+                "dependencies": [],
+                "estimated_complexity": 2,
+            }
+        ],
+    }
+    plan = plan_model(False, False).model_validate(reply)
+    assert plan.tasks[0].tools == []
+    assert plan.tasks[0].human_interaction is None
+    assert plan.tool_analysis == ToolAnalysis()
+
+    class Final(BaseModel):
+        answer: str
+
+    follow = response_format_for(evaluation_model(Final, False, True)).schema
+    assert "tools" not in follow["$defs"]["PlannedTask"]["properties"]
+    assert "human_interaction" in follow["$defs"]["PlannedTask"]["properties"]
+
+
+def test_response_format_schemas_carry_no_titles() -> None:
+    from mbxai._agent import Plan
+    from mbxai._schema import response_format_for
+
+    def annotations(node: object, inside_map: bool = False) -> set[str]:
+        found: set[str] = set()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not inside_map and key == "title":
+                    found.add(key)
+                found |= annotations(value, key in ("properties", "$defs"))
+        elif isinstance(node, list):
+            for item in node:
+                found |= annotations(item)
+        return found
+
+    schema = response_format_for(Plan).schema
+    assert annotations(schema) == set()
+    assert schema["$defs"]["PlannedTask"]["properties"]["title"] == {"type": "string"}

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import pydantic_core
 from pydantic import BaseModel, Field, PrivateAttr, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from . import _json
 from ._errors import HumanResponseError
@@ -63,6 +64,7 @@ __all__ = [
     "normalize_responses",
     "pending_calls",
     "plan_messages",
+    "plan_model",
     "progress_fingerprint",
     "task_messages",
 ]
@@ -84,55 +86,93 @@ def is_secret_name(name: str) -> bool:
 # -- what the LLM is asked to produce ------------------------------------------------------
 
 
-class PlannedHuman(BaseModel):
-    """A human interaction the plan wants before a task runs."""
+# What the model is sent is every field's name and type, and a short description only where
+# the name does not say it: the schema goes with every request (``response_format``), so its
+# bytes are paid for each step. No class docstrings here for that reason (Pydantic sends them).
 
+
+class PlannedHuman(BaseModel):
+    # A human interaction the plan wants before a task runs.
     type: Literal["decision", "question", "dialog_option"]
     prompt: str
-    options: list[str] = Field(description="Choices for a decision; empty otherwise")
-    dialog_option_id: str | None = Field(description="Id of the dialog option, for dialog_option")
+    options: list[str] = Field(description="Choices, for a decision")
+    dialog_option_id: str | None = Field(description="For dialog_option")
 
 
 class PlannedTask(BaseModel):
-    id: str = Field(description="Short id such as t1, t2")
+    id: str = Field(description="t1, t2, ...")
     title: str
     description: str
-    dependencies: list[str] = Field(description="Ids of tasks that must finish first", max_length=8)
-    tools: list[str] = Field(description="Names of the tools this task will call", max_length=8)
-    estimated_complexity: int = Field(description="1 to 10")
-    human_interaction: PlannedHuman | None = Field(
-        description="Only if a human must decide, answer or complete a dialog option first"
-    )
+    dependencies: list[str] = Field(description="Task ids to finish first", max_length=8)
+    tools: list[str] = Field(description="Tool names", max_length=8)
+    estimated_complexity: int = Field(description="1-10")
+    human_interaction: PlannedHuman | None = Field(description="Only if a human must act first")
 
 
 class Plan(BaseModel):
-    """Steps 1-3 in one reply: analysis, tool mapping, todo list."""
-
+    # Steps 1-3 in one reply: analysis, tool mapping, todo list.
     requirement_analysis: RequirementAnalysis
     tool_analysis: ToolAnalysis
     tasks: list[PlannedTask] = Field(
-        description="The fewest tasks that reach the goal (1-5)", max_length=8
+        description="Fewest tasks reaching the goal (1-5)", max_length=8
     )
 
 
 class TaskOutcome(BaseModel):
-    """Step 4: the result of one task."""
-
+    # Step 4: the result of one task.
     status: Literal["completed", "failed", "needs_human"]
-    result: str = Field(description="What was done and found, with the facts later steps need")
-    question: str | None = Field(description="For needs_human: what to ask the human")
+    result: str = Field(description="What was done and found, with facts later steps need")
+    question: str | None = Field(description="For needs_human")
+
+
+#: A field's type, left out of the JSON schema (``SkipJsonSchema``, typed loosely for mypy).
+_HIDDEN: Any = SkipJsonSchema
+
+
+@lru_cache(maxsize=8)
+def _task_model(tools: bool, humans: bool) -> type[PlannedTask]:
+    """:class:`PlannedTask` without the fields a session cannot use (no tools, no human):
+    they are left out of the schema sent and take their empty value."""
+    if tools and humans:
+        return PlannedTask
+    fields: dict[str, Any] = {}
+    if not tools:
+        fields["tools"] = (_HIDDEN[list[str]], Field(default_factory=list))
+    if not humans:
+        fields["human_interaction"] = (_HIDDEN[PlannedHuman | None], None)
+    return create_model("PlannedTask", __base__=PlannedTask, **fields)
+
+
+@lru_cache(maxsize=8)
+def plan_model(tools: bool, humans: bool) -> type[Plan]:
+    """Steps 1-3's reply, for a session with or without tools and a human to ask."""
+    if tools and humans:
+        return Plan
+    tasks: Any = list[_task_model(tools, humans)]  # type: ignore[misc]
+    fields: dict[str, Any] = {
+        "tasks": (tasks, Field(description="Fewest tasks reaching the goal (1-5)", max_length=8))
+    }
+    if not tools:
+        fields["tool_analysis"] = (
+            _HIDDEN[ToolAnalysis],
+            Field(default_factory=ToolAnalysis),
+        )
+    return create_model("Plan", __base__=Plan, **fields)
 
 
 @lru_cache(maxsize=128)
-def evaluation_model(final: type[BaseModel]) -> type[BaseModel]:
+def evaluation_model(
+    final: type[BaseModel], tools: bool = True, humans: bool = True
+) -> type[BaseModel]:
     """Step 6's reply for a given final structure: evaluation, final response, follow-ups."""
+    follow_ups: Any = list[_task_model(tools, humans)]  # type: ignore[misc]
     return create_model(
         f"Evaluation{final.__name__}"[:60],
         goal_evaluation=(GoalEvaluation, ...),
         final_response=(final, ...),
         follow_up_tasks=(
-            list[PlannedTask],
-            Field(description="Only if the goal is not achieved: tasks that would achieve it"),
+            follow_ups,
+            Field(description="Only if the goal is not achieved: tasks to achieve it"),
         ),
     )
 
@@ -262,9 +302,8 @@ class AgentSession(BaseModel):
 # -- prompts -------------------------------------------------------------------------------
 
 _SYSTEM = (
-    "You are a planning agent working in steps: planning the tasks of a request, "
-    "executing each task, evaluating whether the goal is met. The last message names "
-    "the step. Be concise and concrete. Reply with JSON only, matching the given schema."
+    "You are a planning agent: plan the request's tasks, execute each, judge the goal. "
+    "The last message names the step. Be concise. Reply with JSON matching the schema."
 )
 
 
@@ -317,7 +356,7 @@ def _system(
             extra = f" (needs credentials: {', '.join(needs)})" if needs else ""
             lines.append(f"- {name}: {description}{extra}")
     else:
-        lines.append("No tools are available: tasks are reasoning steps.")
+        lines.append("No tools: tasks are reasoning steps.")
     if ask_humans:
         lines.append(
             "A human can be asked before a task runs (decision, question), only when truly needed."
@@ -327,18 +366,14 @@ def _system(
             for option in dialog_options:
                 lines.append(f"- {option.id}: {option.title}. {option.description}")
     else:
-        lines.append("No human is available: set human_interaction to null and assume sensibly.")
+        lines.append("No human to ask: assume sensibly.")
     return {"role": "system", "content": "\n".join(lines)}
 
 
 def _request(session: AgentSession, final: type[BaseModel]) -> dict[str, Any]:
     """The user's request, as every step of the session sees it (the stable part of the
     conversation, after the system prompt): earlier turns, the request, its attachments."""
-    text = (
-        _history(session)
-        + f"Request: {session.prompt}\n"
-        + f"The final answer must fill this structure: {final.__name__}."
-    )
+    text = _history(session) + f"Request: {session.prompt}"
     if not session.attachments:
         return {"role": "user", "content": text}
     return {"role": "user", "content": [{"type": "text", "text": text}, *session.attachments]}
@@ -356,7 +391,7 @@ def plan_messages(
         _request(session, final),
         {
             "role": "user",
-            "content": "Step: planning. Analyse the request and plan the tasks that achieve it.",
+            "content": "Step: planning. Analyse the request, plan the tasks that achieve it.",
         },
     ]
 
@@ -377,9 +412,8 @@ def task_messages(
         if t.status in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED)
         and t.id != task.id
     ]
-    lines = ["Step: task execution. Use tools when they help."]
-    if session.requirement_analysis:
-        lines.append(f"Overall goal: {session.requirement_analysis.goal}")
+    # The request is in the shared prefix already; the goal is not repeated here.
+    lines = ["Step: task execution." + (" Use tools when they help." if tools else "")]
     if done:
         lines.append("Finished tasks:")
         for t in done:
@@ -422,10 +456,7 @@ def evaluation_messages(
             t.result if t.status == TaskStatus.COMPLETED else f"({t.status.value}) {t.error or ''}"
         )
         lines.append(f"- {t.id} {t.title}: {clip(outcome or '', max_chars)}")
-    lines.append(
-        f"Judge whether the goal is achieved, give the final answer as {final.__name__}, "
-        "and list follow-up tasks only if the goal is not achieved."
-    )
+    lines.append("Judge the goal, give the final answer, follow-up tasks only if not achieved.")
     return [
         _system(tools, dialog_options, ask_humans),
         _request(session, final),

@@ -25,12 +25,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import anyio
-import anyio.abc
-import anyio.from_thread
-import anyio.to_thread
+if TYPE_CHECKING:
+    import anyio
+    import anyio.abc
+    import anyio.from_thread
+    import anyio.to_thread
+else:
+
+    class _Anyio:
+        """anyio, imported on first use: the clients construct and call through asyncio
+        directly, so importing them does not pay for anyio (and what it pulls in)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import anyio
+            import anyio.abc
+            import anyio.from_thread
+            import anyio.to_thread
+
+            globals()["anyio"] = anyio
+            return getattr(anyio, name)
+
+    anyio = _Anyio()
 
 __all__ = [
     "AsyncDeadline",

@@ -17,9 +17,8 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import docstring_parser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema
@@ -27,6 +26,9 @@ from pydantic.json_schema import GenerateJsonSchema
 from . import _json
 from ._errors import ConfigurationError
 from ._schema import strict_schema, validation_feedback
+
+if TYPE_CHECKING:
+    import docstring_parser
 
 __all__ = ["Tool", "build_tool", "check_requires_approval", "check_timeout"]
 
@@ -230,6 +232,8 @@ def _target(function: Callable[..., Any]) -> Any:
 
 def _parse_docstring(text: str) -> docstring_parser.Docstring:
     """The docstring in whichever style fits best (Google, NumPy, Sphinx, Epydoc)."""
+    import docstring_parser  # here: only a tool's schema needs it, built on first use
+
     try:
         return docstring_parser.parse(text)
     except docstring_parser.ParseError:  # malformed sections: keep the prose, skip the rest

@@ -28,10 +28,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
-import httpcore
 import httpx
 
-from ._concurrency import io_deadline
 from ._errors import ConfigurationError, OpenRouterAPIError, OpenRouterTimeoutError
 from ._logging import redact_url, register_secret
 
@@ -324,79 +322,6 @@ def _body_error(
 # -- the sync transport: sockets that honour the deadline --------------------------------
 
 
-def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
-    at = io_deadline.get()
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0:
-        raise error("the request's deadline has passed")
-    return left if timeout is None or left < timeout else timeout
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose every wait ends by the context's :data:`io_deadline`."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._stream.start_tls(
-            ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)
-        )
-        return _DeadlineStream(stream)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's sync network backend, its streams bounded by the context's deadline."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            host, port, _bounded(timeout, httpcore.ConnectTimeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_unix_socket(
-            path, _bounded(timeout, httpcore.ConnectTimeout), socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
 def async_default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     """``None``: httpx's own transport. Async clients bound each request with a cancel
     scope, which interrupts whatever the request waits for."""
@@ -409,11 +334,15 @@ def default_transport(
     """httpx's transport, with sockets that honour the deadline of
     ``_concurrency.fail_at``: a blocking read, write, connect or TLS handshake waits at
     most until then, so a server trickling bytes cannot stretch a sync request past it."""
+    import httpcore  # here: httpcore (and h2, h11) load with the first client, not with mbxai
+
+    from ._http_deadline import DeadlineBackend
+
     transport = httpx.HTTPTransport(limits=limits, verify=verify)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if pool is not None and isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _DeadlineBackend(backend)
+        pool._network_backend = DeadlineBackend(backend)
     return transport
 
 
@@ -466,6 +395,8 @@ def _h2() -> bool:
 def _httpx_mocked() -> bool:
     """Whether httpx's own transport has been replaced (pytest-httpx, respx): requests must
     then go through httpx so that the mock sees them."""
+    import httpcore
+
     transport = httpx.AsyncHTTPTransport.handle_async_request
     pool = httpcore.AsyncConnectionPool.handle_async_request
     return not (

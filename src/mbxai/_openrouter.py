@@ -45,7 +45,7 @@ __all__ = [
 
 
 class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use
 
     def body(self) -> dict[str, Any]:
         """The request body's JSON for these options (unset fields left out)."""
@@ -358,7 +358,7 @@ class GenerationStats(BaseModel):
     """OpenRouter's record of one generation (``client.generation(id)``): what it cost,
     who served it, how long it took. Unknown fields are kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str
     model: str | None = None
@@ -385,7 +385,7 @@ class ModelInfo(BaseModel):
     """One model of OpenRouter's ``/models`` list: context length, pricing (USD per token,
     as strings, as OpenRouter sends them) and the request parameters it supports."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str
     name: str | None = None
@@ -403,7 +403,7 @@ class ModelInfo(BaseModel):
 class GenerationReply(BaseModel):
     """The body of ``GET /generation``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     data: GenerationStats
 
@@ -411,7 +411,7 @@ class GenerationReply(BaseModel):
 class ModelList(BaseModel):
     """The body of ``GET /models``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     data: list[ModelInfo]
 

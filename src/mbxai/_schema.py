@@ -29,6 +29,9 @@ __all__ = [
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 _SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+#: Keys dropped from every schema node: strict mode rejects defaults, and a title (Pydantic
+#: derives one from each field and class name) tells the model nothing the key does not.
+_ANNOTATIONS = frozenset({"default", "title"})
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 
 
@@ -47,7 +50,7 @@ def strict_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
             return node
         out: dict[str, Any] = {}
         for key, value in node.items():
-            if key == "default":
+            if key in _ANNOTATIONS:
                 continue
             if key in _SCHEMA_MAPS and isinstance(value, dict):
                 # name -> schema tables: a property may itself be called "default".

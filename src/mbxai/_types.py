@@ -46,7 +46,8 @@ Message: TypeAlias = "dict[str, Any] | ChatCompletionMessage"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: the schema is built at the first validation, not at import (import time)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class FunctionCall(_Model):

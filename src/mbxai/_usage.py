@@ -49,7 +49,7 @@ class UsageLimits(BaseModel):
         max_cost: The endpoint's reported cost (OpenRouter: credits), summed.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_requests: int | None = None
     max_total_tokens: int | None = None
@@ -82,6 +82,8 @@ class UsageLimits(BaseModel):
 
 class Spent(BaseModel):
     """What was spent so far (kept in an agent's session across resumes)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     requests: int = 0
     total_tokens: int = 0

@@ -40,6 +40,7 @@ from .._agent import (
     normalize_responses,
     pending_calls,
     plan_messages,
+    plan_model,
     progress_fingerprint,
     task_messages,
 )
@@ -911,12 +912,16 @@ class AsyncAgentClient:
         for event in self._drain(session):
             yield event
         tools = self._tool_descriptions()
-        messages = plan_messages(
-            session, tools, self.dialog_options, self._asks_humans(session), final
+        humans = self._asks_humans(session)
+        messages = plan_messages(session, tools, self.dialog_options, humans, final)
+        request: tuple[list[dict[str, Any]], type[BaseModel], dict[str, Any]] = (
+            messages,
+            plan_model(bool(tools), humans),
+            {},
         )
         out: list[Any] = []
         async with aclosing(
-            self._ask(self._llm(), session, "planning", None, (messages, Plan, {}), streaming, out)
+            self._ask(self._llm(), session, "planning", None, request, streaming, out)
         ) as events:
             async for event in events:
                 yield event
@@ -1107,14 +1112,16 @@ class AsyncAgentClient:
         await self._emit(session, "evaluation_started")
         for event in self._drain(session):
             yield event
-        model = evaluation_model(final)
+        tools = self._tool_descriptions()
+        humans = self._asks_humans(session)
+        model = evaluation_model(final, bool(tools), humans)
         messages = evaluation_messages(
             session,
             final,
             self._max_chars,
-            tools=self._tool_descriptions(),
+            tools=tools,
             dialog_options=self.dialog_options,
-            ask_humans=self._asks_humans(session),
+            ask_humans=humans,
         )
         out: list[Any] = []
         async with aclosing(
