@@ -399,8 +399,6 @@ def create_app(
         status: {"model": ErrorBody} for status in (401, 404, 409, 413, 422, 429, 502)
     }
 
-    bearer = HTTPBearer(auto_error=False, description="The token given to create_app (`token=`)")
-
     async def authorized(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
     ) -> None:
