@@ -7,8 +7,8 @@ out in 10 waves of 100 ms each unless the pool is raised. Contenders:
 
 * ``raw httpx``: ``httpx.AsyncClient`` with openai-python's pool limits (1000 connections,
   100 kept alive), ``post`` + ``json()``: the floor for anything built on httpx;
-* ``mbxai``: ``AsyncOpenRouterClient`` as constructed (``http_backend="auto"``: aiohttp's
-  pool when mbxai[aiohttp] is installed, as here; 1000 connections, 100 kept alive);
+* ``mbxai``: ``AsyncOpenRouterClient`` as constructed (``http_backend="httpx"``, the
+  default; 1000 connections, 100 kept alive);
 * ``mbxai (httpx)``: the same client with ``http_backend="httpx"`` (httpx's pool, the same
   limits; on plain HTTP it speaks HTTP/1.1);
 * ``openai``: ``AsyncOpenAI`` as constructed out of the box (its own pool allows 1000);

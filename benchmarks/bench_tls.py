@@ -7,8 +7,8 @@ common one) and answers each request after ``delay`` seconds. Bursts of 100 and 
 calls, each on a fresh client (a cold pool: TLS handshakes are part of the cost),
 contenders interleaved, order rotating. Contenders:
 
-* ``mbxai``: ``AsyncOpenRouterClient`` as constructed (``http_backend="auto"``: aiohttp's
-  pool when mbxai[aiohttp] is installed, as in this benchmark's environment);
+* ``mbxai``: ``AsyncOpenRouterClient`` as constructed (``http_backend="httpx"``, the
+  default: HTTP/2 offered);
 * ``mbxai (httpx)`` / ``mbxai (aiohttp)``: the same client with ``http_backend="httpx"``
   (HTTP/2 offered) or ``"aiohttp"``; before mbxai had the option, the aiohttp row used
   httpx-aiohttp's ``AiohttpTransport`` in its place;

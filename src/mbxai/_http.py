@@ -9,8 +9,8 @@
   with :func:`default_transport`, whose sockets never wait past it.
 * **Backends.** :func:`async_pool_options` and :func:`pool_options` say how a client
   builds its connection pool for ``http_backend=`` (``"auto"``, ``"httpx"``, ``"aiohttp"``):
-  HTTP/2 offered where the server has it, aiohttp's pool for the async clients when
-  mbxai[aiohttp] is installed.
+  HTTP/2 offered where the server has it (the default), aiohttp's pool for the async
+  clients when asked for or, with ``"auto"``, when mbxai[aiohttp] is installed.
 * **Bounded bodies.** :class:`BodyDecoder` undoes ``Content-Encoding`` (gzip, deflate)
   piece by piece with a bounded decompressor, so a small compressed body cannot inflate to
   gigabytes in memory (a "gzip bomb") before its size is checked.
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "DEFAULT_HTTP_BACKEND",
     "HTTP_BACKENDS",
     "NO_DEADLINE",
     "BodyDecoder",
@@ -351,6 +352,8 @@ def default_transport(
 #: What ``http_backend=`` may be.
 HttpBackend: TypeAlias = Literal["auto", "httpx", "aiohttp"]
 HTTP_BACKENDS: Final = ("auto", "httpx", "aiohttp")
+#: What a client sends over unless told otherwise.
+DEFAULT_HTTP_BACKEND: Final = "httpx"
 #: Certificates to trust: ``True`` (the system's / certifi's, and ``SSL_CERT_FILE``),
 #: ``False`` (none checked), a CA bundle's path or an ``ssl.SSLContext``.
 Verify: TypeAlias = "bool | str | ssl.SSLContext"
@@ -370,7 +373,7 @@ def _checked_backend(backend: Any, verify: Any, transport: Any) -> str:
             "verify must be True, False, a CA bundle's path or an ssl.SSLContext, "
             f"got {type(verify).__name__}"
         )
-    if transport is not None and (backend != "auto" or verify is not True):
+    if transport is not None and (backend != DEFAULT_HTTP_BACKEND or verify is not True):
         raise ConfigurationError(
             "pass transport= or http_backend= / verify=, not both (a transport you pass "
             "makes its own connections)"

@@ -98,7 +98,7 @@ async def test_the_default_backend_is_mocked_by_pytest_httpx(httpx_mock: HTTPXMo
         ({"verify": "yes", "http_backend": "httpx"}, "cannot load CA bundle 'yes'"),
         ({"verify": 1}, "verify must be True, False, a CA bundle's path or an ssl.SSLContext"),
         (
-            {"http_backend": "httpx", "transport": httpx.AsyncHTTPTransport()},
+            {"http_backend": "auto", "transport": httpx.AsyncHTTPTransport()},
             "pass transport= or http_backend= / verify=, not both",
         ),
         (

@@ -97,7 +97,7 @@ def test_the_default_backend_is_mocked_by_pytest_httpx(httpx_mock: HTTPXMock) ->
         ({"verify": "yes", "http_backend": "httpx"}, "cannot load CA bundle 'yes'"),
         ({"verify": 1}, "verify must be True, False, a CA bundle's path or an ssl.SSLContext"),
         (
-            {"http_backend": "httpx", "transport": httpx.HTTPTransport()},
+            {"http_backend": "auto", "transport": httpx.HTTPTransport()},
             "pass transport= or http_backend= / verify=, not both",
         ),
         (

@@ -19,7 +19,7 @@ import httpx
 from .._checks import check_instance
 from .._client_base import EndpointConfig, check_headers, http_timeout
 from .._errors import ClientClosedError, ConfigurationError
-from .._http import Deadline, async_pool_options
+from .._http import DEFAULT_HTTP_BACKEND, Deadline, async_pool_options
 from .._logging import redact_url
 from . import sending
 
@@ -39,7 +39,7 @@ class AsyncBaseClient:
         http_client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
         limits: httpx.Limits,
-        http_backend: Any = "auto",
+        http_backend: Any = DEFAULT_HTTP_BACKEND,
         verify: Any = True,
     ) -> None:
         check_instance("http_client", http_client, httpx.AsyncClient)
@@ -51,7 +51,7 @@ class AsyncBaseClient:
             )
         self._config = config
         self._owns_http = http_client is None
-        if http_client is not None and (http_backend != "auto" or verify is not True):
+        if http_client is not None and (http_backend != DEFAULT_HTTP_BACKEND or verify is not True):
             raise ConfigurationError(
                 "pass http_client= or http_backend= / verify=, not both (a client you pass "
                 "sends as it was made)"

@@ -21,7 +21,7 @@ import httpx
 from .._checks import check_instance
 from .._client_base import EndpointConfig, check_headers, http_timeout
 from .._errors import ClientClosedError, ConfigurationError
-from .._http import Deadline, pool_options
+from .._http import DEFAULT_HTTP_BACKEND, Deadline, pool_options
 from .._logging import redact_url
 from . import sending
 
@@ -41,7 +41,7 @@ class BaseClient:
         http_client: httpx.Client | None,
         transport: httpx.BaseTransport | None,
         limits: httpx.Limits,
-        http_backend: Any = "auto",
+        http_backend: Any = DEFAULT_HTTP_BACKEND,
         verify: Any = True,
     ) -> None:
         check_instance("http_client", http_client, httpx.Client)
@@ -53,7 +53,7 @@ class BaseClient:
             )
         self._config = config
         self._owns_http = http_client is None
-        if http_client is not None and (http_backend != "auto" or verify is not True):
+        if http_client is not None and (http_backend != DEFAULT_HTTP_BACKEND or verify is not True):
             raise ConfigurationError(
                 "pass http_client= or http_backend= / verify=, not both (a client you pass "
                 "sends as it was made)"

@@ -22,7 +22,7 @@ from .._chat import (
 from .._checks import check_int
 from .._client_base import EndpointConfig, check_seconds, decode_response
 from .._errors import ConfigurationError, OpenRouterAPIError
-from .._http import Deadline, HttpBackend, is_event_stream
+from .._http import DEFAULT_HTTP_BACKEND, Deadline, HttpBackend, is_event_stream
 from .._logging import get_logger, is_debug
 from .._openrouter import (
     CacheControl,
@@ -109,8 +109,8 @@ class OpenRouterClient(BaseClient, SeedMethods):
         http_client: An ``httpx.Client`` to send with (you then close it yourself).
         transport: An httpx transport for the client mbxai creates (e.g. the offline fake
             from :mod:`mbxai.testing`).
-        http_backend: How the client mbxai creates sends: ``"httpx"`` (HTTP/2 where the
-            server offers it, else HTTP/1.1), ``"aiohttp"`` (aiohttp's connection pool,
+        http_backend: How the client mbxai creates sends: ``"httpx"`` (the default: HTTP/2
+            where the server offers it, else HTTP/1.1), ``"aiohttp"`` (aiohttp's connection pool,
             the fastest for many concurrent calls; needs ``mbxai[aiohttp]`` and asyncio,
             so not for the sync clients) or ``"auto"``: aiohttp's for the asyncio client
             when installed and no proxy is set in the environment, else httpx's. The sync
@@ -184,7 +184,7 @@ class OpenRouterClient(BaseClient, SeedMethods):
         max_response_bytes: int = 32 * 1024 * 1024,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
-        http_backend: HttpBackend = "auto",
+        http_backend: HttpBackend = DEFAULT_HTTP_BACKEND,
         verify: bool | str | ssl.SSLContext = True,
         structured_output: StructuredOutput = "auto",
         describe_schema: bool = False,
