@@ -7,6 +7,7 @@ one run interchangeably, and a run answered on one replica continues on another.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import html
@@ -278,6 +279,14 @@ class _Agent:
             return await bound(*args, **kwargs)
         return await anyio.to_thread.run_sync(functools.partial(bound, *args, **kwargs))
 
+    async def release(self) -> None:
+        """Close an async session store's connections: they were opened on the server's
+        event loop, which ends with the app (a sync store's belong to no loop)."""
+        if isinstance(self.agent, AsyncAgentClient):
+            close = getattr(self.agent.session_handler, "aclose", None)
+            if close is not None:
+                await close()
+
     async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[AgentStreamEvent, None]:
         """The agent's events for one call (``agent.stream``), whichever the flavour.
         Leaving early (the client went away) closes the stream: the session stays as
@@ -394,7 +403,18 @@ def create_app(
         raise ConfigurationError("max_body_bytes must be an int of at least 1024")
     by_type = {f"{m.__module__}.{m.__qualname__}": name for name, m in registry.items()}
 
-    app = FastAPI(title=title, version=__version__, docs_url="/api/docs", redoc_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runner.release()
+
+    app = FastAPI(
+        title=title,
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     errors: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorBody} for status in (401, 404, 409, 413, 422, 429, 502)
     }
